@@ -1,0 +1,402 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/wire"
+)
+
+// Channel is one join of one topic on one connection: a small, isolated,
+// disposable process, in the Erlang sense. It owns a mailbox; its messages
+// (client events, intercepted broadcasts, timer ticks, [Channel.Send]) are
+// handled one at a time, in order, by its [Handler]. An idle channel holds
+// no goroutine: one is started when its mailbox becomes non-empty and ends
+// when it is drained.
+//
+// A panic in a handler ends this channel only: the client gets phx_error
+// and phoenix.js rejoins; the connection and its other channels go on.
+//
+// Methods that send to the client ([Channel.Push], [Channel.Broadcast],
+// [Channel.ReplyTo], [Channel.Send]) are safe from any goroutine.
+type Channel struct {
+	sess    *Session
+	topic   string
+	joinRef string
+	handler Handler
+
+	intercepts []string // events routed through HandleOut
+
+	ctx    context.Context // the channel's life; cancelled when it ends
+	cancel context.CancelFunc
+
+	joined atomic.Bool // subscribed and answering
+
+	mu      sync.Mutex
+	queue   []mail
+	running bool
+	dead    bool
+	timers  []*timer
+
+	// Only touched by the running process.
+	curRef   string // ref of the message being handled
+	stopping bool
+	stopWhy  error
+}
+
+type mailKind uint8
+
+const (
+	mailJoin mailKind = iota
+	mailIn
+	mailOut
+	mailInfo
+	mailStop
+)
+
+type mail struct {
+	kind   mailKind
+	msg    wire.Message    // mailJoin, mailIn
+	out    *pubsub.Message // mailOut
+	info   any             // mailInfo
+	reason error           // mailStop
+}
+
+func newChannel(s *Session, topic, joinRef string, h Handler) *Channel {
+	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h}
+	if i, ok := h.(Interceptor); ok {
+		c.intercepts = i.Intercept()
+	}
+	return c
+}
+
+// Topic is the topic this channel joined.
+func (c *Channel) Topic() string { return c.topic }
+
+// JoinRef is the client's ref for this join.
+func (c *Channel) JoinRef() string { return c.joinRef }
+
+// Assigns are the connection's assigns, from Config.Connect.
+func (c *Channel) Assigns() any { return c.sess.assigns }
+
+// Session is the connection this channel belongs to.
+func (c *Channel) Session() *Session { return c.sess }
+
+// Context is done once the channel has ended. Use it to bound work started
+// on the channel's behalf.
+func (c *Channel) Context() context.Context { return c.ctx }
+
+// enqueue puts m in the mailbox and makes sure a goroutine drains it. It
+// reports false once the channel is dead.
+func (c *Channel) enqueue(m mail) bool {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, m)
+	if c.running {
+		c.mu.Unlock()
+		return true
+	}
+	c.running = true
+	c.mu.Unlock()
+	go c.run()
+	return true
+}
+
+// run drains the mailbox, one message at a time.
+func (c *Channel) run() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.dead {
+			rest := c.queue
+			c.queue = nil
+			c.running = false
+			c.mu.Unlock()
+			c.rejectAll(rest)
+			return
+		}
+		m := c.queue[0]
+		c.queue[0] = mail{}
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		c.handle(m)
+	}
+}
+
+// rejectAll answers what was left in the mailbox of a dead channel as if
+// the topic were not joined.
+func (c *Channel) rejectAll(rest []mail) {
+	for _, m := range rest {
+		if m.kind == mailIn {
+			c.sess.notJoined(m.msg)
+		}
+	}
+}
+
+func (c *Channel) handle(m mail) {
+	if m.kind == mailJoin {
+		c.handleJoin(m.msg)
+		return
+	}
+	if !c.joined.Load() {
+		return
+	}
+	defer c.recoverCrash()
+	switch m.kind {
+	case mailIn:
+		c.handleIn(m.msg)
+	case mailOut:
+		if h, ok := c.handler.(OutHandler); ok {
+			h.HandleOut(c.ctx, c, m.out.Event, Payload{data: m.out.Payload, binary: m.out.Binary})
+		}
+	case mailInfo:
+		if h, ok := c.handler.(InfoHandler); ok {
+			h.HandleInfo(c.ctx, c, m.info)
+		}
+	case mailStop:
+		c.Stop(m.reason)
+	}
+	if c.stopping {
+		c.terminate(c.stopWhy)
+	}
+}
+
+func (c *Channel) handleJoin(m wire.Message) {
+	c.ctx, c.cancel = context.WithCancel(c.sess.ctx)
+	resp, err, crashed := c.callJoin(m)
+	switch {
+	case crashed:
+		c.die()
+		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join crashed"))
+		return
+	case err != nil:
+		c.die()
+		var je *JoinError
+		if errors.As(err, &je) {
+			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, je.Response)
+		} else {
+			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason(err.Error()))
+		}
+		return
+	}
+	if err := c.sess.sock.broker.Subscribe(c.ctx, c.topic, c); err != nil {
+		c.sess.sock.log.Error("subscribe", "topic", c.topic, "err", err)
+		c.die()
+		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
+		return
+	}
+	c.joined.Store(true)
+	c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusOK, resp)
+	if c.stopping {
+		c.terminate(c.stopWhy)
+	}
+}
+
+func (c *Channel) callJoin(m wire.Message) (resp any, err error, crashed bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.sess.sock.log.Error("channel join crashed", "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			crashed = true
+		}
+	}()
+	resp, err = c.handler.Join(c.ctx, c, Payload{data: m.Payload, binary: m.Binary})
+	return resp, err, false
+}
+
+func (c *Channel) handleIn(m wire.Message) {
+	if m.Event == wire.EventLeave {
+		c.sess.reply(c.joinRef, m.Ref, c.topic, wire.StatusOK, nil)
+		c.Stop(ErrLeft)
+		return
+	}
+	h, ok := c.handler.(InHandler)
+	if !ok {
+		c.sess.reply(c.joinRef, m.Ref, c.topic, wire.StatusError, Reason("unhandled event"))
+		return
+	}
+	c.curRef = m.Ref
+	r := h.HandleIn(c.ctx, c, m.Event, Payload{data: m.Payload, binary: m.Binary})
+	c.curRef = ""
+	if r.Status != "" {
+		c.sess.reply(c.joinRef, m.Ref, c.topic, r.Status, r.Response)
+	}
+}
+
+// recoverCrash turns a panic in a handler into phx_error for this channel.
+func (c *Channel) recoverCrash() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	c.sess.sock.log.Error("channel crashed", "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	c.crash()
+}
+
+// crash ends the channel abnormally: no Terminate, phx_error to the client.
+func (c *Channel) crash() {
+	c.die()
+	c.sendControl(wire.EventError, []byte(`{"reason":"channel_crash"}`))
+}
+
+// terminate ends the channel for reason, running Terminate for clean ones.
+func (c *Channel) terminate(reason error) {
+	c.stopping = false
+	if !isClean(reason) {
+		c.crash()
+		return
+	}
+	if t, ok := c.handler.(Terminator); ok {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					c.sess.sock.log.Error("channel terminate crashed", "topic", c.topic, "panic", fmt.Sprint(r))
+				}
+			}()
+			t.Terminate(c.ctx, c, reason)
+		}()
+	}
+	c.die()
+	if reason != ErrClosed {
+		c.sendControl(wire.EventClose, []byte(`{}`))
+	}
+}
+
+// die marks the channel dead and releases what it holds.
+func (c *Channel) die() {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return
+	}
+	c.dead = true
+	timers := c.timers
+	c.timers = nil
+	c.mu.Unlock()
+	for _, t := range timers {
+		t.stop()
+	}
+	if c.joined.Swap(false) {
+		_ = c.sess.sock.broker.Unsubscribe(c.ctx, c.topic, c)
+	}
+	c.sess.remove(c)
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// sendControl sends phx_close or phx_error: ref and join_ref are both the
+// join's ref, as Phoenix does.
+func (c *Channel) sendControl(event string, payload []byte) {
+	m := wire.Message{Kind: wire.KindPush, JoinRef: c.joinRef, Ref: c.joinRef, Topic: c.topic, Event: event, Payload: payload}
+	_ = c.sess.send(&m)
+}
+
+// Stop ends the channel once the current callback returns. A nil reason,
+// or one wrapping [ErrShutdown], is a clean stop: Terminate runs and the
+// client gets phx_close. Any other reason is abnormal: the client gets
+// phx_error and rejoins. Call it only from the channel's own callbacks;
+// from elsewhere, use [Channel.Send] and stop in HandleInfo.
+func (c *Channel) Stop(reason error) {
+	if reason == nil {
+		reason = ErrNormal
+	}
+	c.stopping = true
+	c.stopWhy = reason
+}
+
+// Push sends event with payload to this channel's client only. payload is
+// nil for {}, a [Binary], or any value encoding/json can marshal.
+func (c *Channel) Push(event string, payload any) error {
+	data, bin, err := encodeValue(payload)
+	if err != nil {
+		return err
+	}
+	if c.isDead() {
+		return fmt.Errorf("channel: push %q on %q: channel has ended", event, c.topic)
+	}
+	return c.sess.send(&wire.Message{Kind: wire.KindPush, JoinRef: c.joinRef, Topic: c.topic, Event: event, Payload: data, Binary: bin})
+}
+
+// Broadcast sends event with payload to every subscriber of the channel's
+// topic on every node, this channel included.
+func (c *Channel) Broadcast(ctx context.Context, event string, payload any) error {
+	return c.broadcast(ctx, event, payload, nil)
+}
+
+// BroadcastFrom is Broadcast to every subscriber but this channel.
+func (c *Channel) BroadcastFrom(ctx context.Context, event string, payload any) error {
+	return c.broadcast(ctx, event, payload, c)
+}
+
+func (c *Channel) broadcast(ctx context.Context, event string, payload any, from pubsub.Subscriber) error {
+	data, bin, err := encodeValue(payload)
+	if err != nil {
+		return err
+	}
+	m := &pubsub.Message{Topic: c.topic, Event: event, Payload: data, Binary: bin, From: from}
+	if err := c.sess.sock.broker.Broadcast(ctx, m); err != nil {
+		return fmt.Errorf("channel: broadcast %q on %q: %w", event, c.topic, err)
+	}
+	return nil
+}
+
+// ReplyRef identifies a client message for a later reply.
+type ReplyRef struct {
+	joinRef, ref string
+}
+
+// ReplyRef returns the reference of the message being handled, for an
+// asynchronous reply with [Channel.ReplyTo]. Call it from HandleIn, and
+// return the zero Reply.
+func (c *Channel) ReplyRef() ReplyRef { return ReplyRef{joinRef: c.joinRef, ref: c.curRef} }
+
+// ReplyTo sends a reply to the message ref names. It may be called from any
+// goroutine, while the channel lives.
+func (c *Channel) ReplyTo(ref ReplyRef, r Reply) error {
+	if c.isDead() {
+		return fmt.Errorf("channel: reply on %q: channel has ended", c.topic)
+	}
+	if r.Status == "" {
+		return fmt.Errorf("channel: reply on %q: empty status", c.topic)
+	}
+	c.sess.reply(ref.joinRef, ref.ref, c.topic, r.Status, r.Response)
+	return nil
+}
+
+// Send puts msg in the channel's mailbox, for HandleInfo. It reports false
+// if the channel has ended.
+func (c *Channel) Send(msg any) bool { return c.enqueue(mail{kind: mailInfo, info: msg}) }
+
+func (c *Channel) isDead() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
+}
+
+// Deliver implements pubsub.Subscriber: broadcasts on the channel's topic
+// are encoded once per serializer and written straight to the connection,
+// bypassing the mailbox, unless their event is intercepted.
+func (c *Channel) Deliver(m *pubsub.Message) {
+	if !c.joined.Load() {
+		return
+	}
+	for _, ev := range c.intercepts {
+		if ev == m.Event {
+			c.enqueue(mail{kind: mailOut, out: m})
+			return
+		}
+	}
+	f, err := c.sess.encodeBroadcast(m)
+	if err != nil {
+		c.sess.sock.log.Debug("encode broadcast", "topic", m.Topic, "err", err)
+		return
+	}
+	_ = c.sess.conn.Send(f)
+}

@@ -1,0 +1,262 @@
+package channel
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/wire"
+)
+
+// Session is one client connection: its assigns, its id and the channels it
+// joined. A transport feeds it frames with [Session.Receive] from a single
+// goroutine, and ends it with [Session.Close].
+//
+// Messages for one topic are handled in the order they arrive, by that
+// topic's channel process. Unlike Phoenix, a slow join blocks only its own
+// topic, not the whole connection.
+type Session struct {
+	sock    *Socket
+	ser     wire.Serializer
+	slot    int // memo slot of ser, for encoded broadcasts
+	assigns any
+	id      string
+
+	// ctx is the session's lifetime; cancelled by Close. It is the parent
+	// of every channel's context.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	conn Conn // set by Serve, then read-only
+
+	mu     sync.Mutex
+	topics map[string]*Channel
+	closed bool
+}
+
+func newSession(s *Socket, ser wire.Serializer, assigns any, id string) *Session {
+	return &Session{sock: s, ser: ser, slot: memoSlot(ser), assigns: assigns, id: id}
+}
+
+// ID is the connection id given by Config.ID, or "".
+func (s *Session) ID() string { return s.id }
+
+// Assigns are the values Config.Connect returned.
+func (s *Session) Assigns() any { return s.assigns }
+
+// Serializer is the serializer the client negotiated.
+func (s *Session) Serializer() wire.Serializer { return s.ser }
+
+// Serve starts the session on conn. ctx bounds the session's life: it is
+// the parent of every channel's context; cancelling it does not close the
+// session (the transport calls Close).
+func (s *Session) Serve(ctx context.Context, conn Conn) error {
+	s.conn = conn
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if s.id != "" {
+		if err := s.sock.broker.Subscribe(ctx, s.id, (*sessionSub)(s)); err != nil {
+			return fmt.Errorf("channel: subscribe %q: %w", s.id, err)
+		}
+	}
+	return nil
+}
+
+// sessionSub receives the broadcasts on the session id.
+type sessionSub Session
+
+func (ss *sessionSub) Deliver(m *pubsub.Message) {
+	if m.Event == EventDisconnect {
+		(*Session)(ss).conn.Close(CloseGoingAway, "disconnected")
+	}
+}
+
+// Receive handles one frame from the client. It returns an error, wrapping
+// wire.ErrMalformed, for a frame that does not decode: the transport
+// should close the connection.
+func (s *Session) Receive(f wire.Frame) error {
+	m, err := s.ser.Decode(f)
+	if err != nil {
+		return err
+	}
+	s.dispatch(m)
+	return nil
+}
+
+func (s *Session) dispatch(m wire.Message) {
+	switch {
+	case m.Topic == wire.TopicPhoenix && m.Event == wire.EventHeartbeat:
+		s.reply("", m.Ref, m.Topic, wire.StatusOK, nil)
+	case m.Event == wire.EventJoin:
+		s.join(m)
+	default:
+		s.mu.Lock()
+		c := s.topics[m.Topic]
+		s.mu.Unlock()
+		if c != nil && m.JoinRef != "" && m.JoinRef != c.joinRef {
+			return // stale: a frame for an earlier join of this topic
+		}
+		if c != nil && c.enqueue(mail{kind: mailIn, msg: m}) {
+			return
+		}
+		s.notJoined(m)
+	}
+}
+
+// notJoined answers a message for a topic that has no channel.
+func (s *Session) notJoined(m wire.Message) {
+	if m.Event == wire.EventLeave {
+		s.reply(m.JoinRef, m.Ref, m.Topic, wire.StatusOK, nil)
+		return
+	}
+	s.reply("", m.Ref, m.Topic, wire.StatusError, Reason("unmatched topic"))
+}
+
+func (s *Session) join(m wire.Message) {
+	newHandler := s.sock.router.Match(m.Topic)
+	if newHandler == nil {
+		s.reply("", m.Ref, m.Topic, wire.StatusError, Reason("unmatched topic"))
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	old := s.topics[m.Topic]
+	if old == nil && s.sock.maxChannels > 0 && len(s.topics) >= s.sock.maxChannels {
+		s.mu.Unlock()
+		s.reply(m.JoinRef, m.Ref, m.Topic, wire.StatusError, Reason("too many channels joined"))
+		return
+	}
+	c := newChannel(s, m.Topic, m.JoinRef, newHandler())
+	if s.topics == nil {
+		s.topics = make(map[string]*Channel)
+	}
+	s.topics[m.Topic] = c
+	s.mu.Unlock()
+	if old != nil {
+		old.enqueue(mail{kind: mailStop, reason: ErrDuplicateJoin})
+	}
+	c.enqueue(mail{kind: mailJoin, msg: m})
+}
+
+// remove forgets c if it still holds its topic.
+func (s *Session) remove(c *Channel) {
+	s.mu.Lock()
+	if s.topics[c.topic] == c {
+		delete(s.topics, c.topic)
+	}
+	s.mu.Unlock()
+}
+
+// Channels returns how many channels the session holds (joined or joining).
+func (s *Session) Channels() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.topics)
+}
+
+// Close ends the session: every channel terminates with [ErrClosed] and
+// sends nothing. It is safe to call more than once.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	chans := make([]*Channel, 0, len(s.topics))
+	for _, c := range s.topics {
+		chans = append(chans, c)
+	}
+	s.topics = nil
+	s.mu.Unlock()
+	for _, c := range chans {
+		c.enqueue(mail{kind: mailStop, reason: ErrClosed})
+	}
+	if s.id != "" && s.ctx != nil {
+		_ = s.sock.broker.Unsubscribe(s.ctx, s.id, (*sessionSub)(s))
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// send encodes m and queues it on the connection.
+func (s *Session) send(m *wire.Message) error {
+	if s.conn == nil {
+		return fmt.Errorf("channel: send on a session that is not serving")
+	}
+	f, err := s.ser.Encode(m)
+	if err != nil {
+		return err
+	}
+	return s.conn.Send(f)
+}
+
+// reply sends a phx_reply.
+func (s *Session) reply(joinRef, ref, topic, status string, response any) {
+	data, bin, err := encodeValue(response)
+	if err != nil {
+		s.sock.log.Error("encode reply", "topic", topic, "err", err)
+		data, bin = []byte(`{"reason":"reply could not be encoded"}`), false
+		status = wire.StatusError
+	}
+	m := wire.Message{Kind: wire.KindReply, JoinRef: joinRef, Ref: ref, Topic: topic,
+		Event: wire.EventReply, Status: status, Payload: data, Binary: bin}
+	if err := s.send(&m); err != nil {
+		s.sock.log.Debug("send reply", "topic", topic, "err", err)
+	}
+}
+
+// memoSlot picks the pubsub.Message memo slot that caches a broadcast's
+// encoding for ser, so that each broadcast is encoded once per serializer.
+func memoSlot(ser wire.Serializer) int {
+	switch ser.(type) {
+	case wire.V1:
+		return 0
+	case wire.V2:
+		return 1
+	default:
+		return -1 // unknown serializers encode per subscriber
+	}
+}
+
+// encodeBroadcast returns m's frame for this session's serializer, encoded
+// once per serializer and shared by every subscriber of the broadcast.
+func (s *Session) encodeBroadcast(m *pubsub.Message) (wire.Frame, error) {
+	if s.slot < 0 {
+		return encodeBroadcast(s.ser, m)
+	}
+	r := m.Memo(s.slot, memoEncoder(s.slot)).(encoded)
+	return r.f, r.err
+}
+
+// memoEncoder returns a func without captures, so that asking the memo
+// costs no allocation per subscriber.
+func memoEncoder(slot int) func(*pubsub.Message) any {
+	if slot == 0 {
+		return encodeV1Broadcast
+	}
+	return encodeV2Broadcast
+}
+
+func encodeV1Broadcast(m *pubsub.Message) any {
+	f, err := encodeBroadcast(wire.V1{}, m)
+	return encoded{f, err}
+}
+
+func encodeV2Broadcast(m *pubsub.Message) any {
+	f, err := encodeBroadcast(wire.V2{}, m)
+	return encoded{f, err}
+}
+
+type encoded struct {
+	f   wire.Frame
+	err error
+}
+
+func encodeBroadcast(ser wire.Serializer, m *pubsub.Message) (wire.Frame, error) {
+	return ser.Encode(&wire.Message{Kind: wire.KindBroadcast, Topic: m.Topic, Event: m.Event, Payload: m.Payload, Binary: m.Binary})
+}

@@ -1,0 +1,242 @@
+package transport
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/wire"
+)
+
+// Defaults of [WebSocketConfig].
+const (
+	DefaultMaxMessageSize  = 1 << 20          // 1 MiB
+	DefaultIdleTimeout     = 60 * time.Second // as Phoenix's timeout: 60_000
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultWriteQueueLimit = 4 << 20 // 4 MiB
+	closeWait              = 2 * time.Second
+)
+
+// authTokenPrefix marks the subprotocol that carries phoenix.js's authToken.
+const authTokenPrefix = "base64url.bearer.phx."
+
+// WebSocketConfig configures a [WebSocket] endpoint. Only Socket is
+// required; every other zero value picks a safe default.
+type WebSocketConfig struct {
+	// Socket authenticates connections and routes their messages.
+	Socket *channel.Socket
+	// AllowedOrigins lists the origins allowed to connect, as Phoenix's
+	// check_origin: "https://example.com", "//example.com:8080",
+	// "//*.example.com" (scheme and port are compared only when given). When
+	// empty, a request with an Origin header must come from the host it is
+	// addressed to. Requests without an Origin header (not from a browser)
+	// are always allowed.
+	AllowedOrigins []string
+	// InsecureSkipOriginCheck turns the Origin check off. Only for tests and
+	// tools: it lets any web page use your users' cookies to connect.
+	InsecureSkipOriginCheck bool
+	// MaxMessageSize is the largest message (all fragments together) a
+	// client may send, in bytes; a larger one closes the connection with
+	// 1009. Zero means DefaultMaxMessageSize.
+	MaxMessageSize int64
+	// IdleTimeout closes a connection that sent nothing for this long
+	// (phoenix.js sends a heartbeat every 30 s). Zero means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one write to the socket. Zero means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// WriteQueueLimit is how many bytes may wait for a slow client before it
+	// is disconnected with 1013 (try again later). Zero means
+	// DefaultWriteQueueLimit.
+	WriteQueueLimit int
+	// Logger receives connection errors at Debug level. Nil discards.
+	Logger *slog.Logger
+}
+
+// WebSocket is the Phoenix WebSocket endpoint, an http.Handler to mount at
+// "{prefix}/websocket" ("/socket/websocket" for phoenix.js's default).
+type WebSocket struct {
+	cfg     WebSocketConfig
+	origins []originPattern
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	conns map[*wsConn]struct{}
+}
+
+// NewWebSocket validates cfg and returns the endpoint. It starts nothing.
+func NewWebSocket(cfg WebSocketConfig) (*WebSocket, error) {
+	if cfg.Socket == nil {
+		return nil, errors.New("transport: WebSocketConfig.Socket is nil")
+	}
+	origins, err := parseOrigins(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.WriteQueueLimit <= 0 {
+		cfg.WriteQueueLimit = DefaultWriteQueueLimit
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &WebSocket{cfg: cfg, origins: origins, log: log, conns: make(map[*wsConn]struct{})}, nil
+}
+
+// ServeHTTP runs the handshake in Phoenix's order (method, Origin, vsn,
+// auth token, Connect) and then hands the connection over to its reader.
+func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		http.Error(w, "expected a WebSocket upgrade (GET with Upgrade: websocket)", http.StatusBadRequest)
+		return
+	}
+	if !h.cfg.InsecureSkipOriginCheck && !checkOrigin(r, h.origins) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	params := r.URL.Query()
+	ser, err := wire.Negotiate(params.Get("vsn"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	protocols := subprotocols(r)
+	info := &channel.ConnectInfo{
+		Params:     params,
+		Header:     r.Header,
+		RemoteAddr: r.RemoteAddr,
+		AuthToken:  authToken(protocols),
+		Transport:  "websocket",
+	}
+	sess, err := h.cfg.Socket.Connect(r.Context(), info, ser)
+	if err != nil {
+		status := http.StatusForbidden
+		var hs interface{ HTTPStatus() int }
+		if errors.As(err, &hs) {
+			status = hs.HTTPStatus()
+		}
+		h.log.Debug("connect refused", "remote", r.RemoteAddr, "err", err)
+		w.WriteHeader(status)
+		return
+	}
+	up := ws.HTTPUpgrader{Timeout: h.cfg.WriteTimeout}
+	for _, p := range protocols {
+		if p == "phoenix" {
+			up.Protocol = func(p string) bool { return p == "phoenix" }
+		}
+	}
+	nc, rw, _, err := up.Upgrade(r, w)
+	if err != nil {
+		h.log.Debug("upgrade", "remote", r.RemoteAddr, "err", err)
+		if nc != nil {
+			nc.Close()
+		}
+		return
+	}
+	c := newWSConn(h, nc, sess)
+	var pending []byte
+	if n := rw.Reader.Buffered(); n > 0 { // frames sent right behind the handshake
+		pending, _ = rw.Reader.Peek(n)
+		pending = append([]byte(nil), pending...)
+	}
+	if err := sess.Serve(context.WithoutCancel(r.Context()), c); err != nil {
+		h.log.Debug("serve", "err", err)
+		nc.Close()
+		sess.Close()
+		return
+	}
+	h.track(c, true)
+	go c.readLoop(pending)
+}
+
+func (h *WebSocket) track(c *wsConn, add bool) {
+	h.mu.Lock()
+	if add {
+		h.conns[c] = struct{}{}
+	} else {
+		delete(h.conns, c)
+	}
+	h.mu.Unlock()
+}
+
+// Conns returns how many connections are open.
+func (h *WebSocket) Conns() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// Shutdown closes every connection with 1012 (service restart), so that
+// clients reconnect to another node or to this one once it is back, and
+// waits until they are gone or ctx is done.
+func (h *WebSocket) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	conns := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.Close(CloseServiceRestart, "server shutting down")
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for h.Conns() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func subprotocols(r *http.Request) []string {
+	var out []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// authToken extracts phoenix.js's authToken from its subprotocol. Despite
+// the prefix, phoenix.js encodes it with btoa (standard base64) and strips
+// the padding; URL-safe and padded forms are accepted too.
+func authToken(protocols []string) string {
+	for _, p := range protocols {
+		enc, ok := strings.CutPrefix(p, authTokenPrefix)
+		if !ok {
+			continue
+		}
+		enc = strings.TrimRight(enc, "=")
+		for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+			if b, err := e.DecodeString(enc); err == nil {
+				return string(b)
+			}
+		}
+	}
+	return ""
+}
