@@ -143,6 +143,9 @@ func (c *wsConn) fail(e *closeError) {
 	c.h.log.Debug("closing connection", "code", int(e.code), "reason", e.reason)
 	c.Close(int(e.code), e.reason)
 	c.waitFlushed()
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite() // FIN after the close frame: the client closes too
+	}
 	c.armReadDeadline()
 	_, _ = io.Copy(io.Discard, io.LimitReader(c.nc, 1<<16))
 }
