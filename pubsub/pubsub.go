@@ -27,7 +27,10 @@ type Message struct {
 // Subscriber receives the messages of the topics it subscribed to.
 type Subscriber interface {
 	// Deliver is called once per message, possibly from many goroutines at
-	// once. It must not block: queue the message and return.
+	// once. It must not block: queue the message and return. Brokers call it
+	// while holding a read lock on the topic (see [Registry.Dispatch]), so
+	// it must not call Subscribe, Unsubscribe or a broadcast on the same
+	// goroutine either: hand such work to another goroutine.
 	Deliver(m *Message)
 }
 
