@@ -42,6 +42,7 @@ type Channel struct {
 	running bool
 	dead    bool
 	timers  []*timer
+	exits   []func(reason error)
 
 	// Only touched by the running process.
 	curRef   string // ref of the message being handled
@@ -173,11 +174,11 @@ func (c *Channel) handleJoin(m wire.Message) {
 	resp, err, crashed := c.callJoin(m)
 	switch {
 	case crashed:
-		c.die()
+		c.die(ErrCrashed)
 		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join crashed"))
 		return
 	case err != nil:
-		c.die()
+		c.die(err)
 		var je *JoinError
 		if errors.As(err, &je) {
 			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, je.Response)
@@ -188,7 +189,7 @@ func (c *Channel) handleJoin(m wire.Message) {
 	}
 	if err := c.sess.sock.broker.Subscribe(c.ctx, c.topic, c); err != nil {
 		c.sess.sock.log.Error("subscribe", "topic", c.topic, "err", err)
-		c.die()
+		c.die(err)
 		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
 		return
 	}
@@ -241,7 +242,7 @@ func (c *Channel) recoverCrash() {
 
 // crash ends the channel abnormally: no Terminate, phx_error to the client.
 func (c *Channel) crash() {
-	c.die()
+	c.die(ErrCrashed)
 	c.sendControl(wire.EventError, []byte(`{"reason":"channel_crash"}`))
 }
 
@@ -262,25 +263,29 @@ func (c *Channel) terminate(reason error) {
 			t.Terminate(c.ctx, c, reason)
 		}()
 	}
-	c.die()
+	c.die(reason)
 	if reason != ErrClosed {
 		c.sendControl(wire.EventClose, []byte(`{}`))
 	}
 }
 
-// die marks the channel dead and releases what it holds.
-func (c *Channel) die() {
+// die marks the channel dead, releases what it holds and runs the exit
+// hooks.
+func (c *Channel) die(reason error) {
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
 		return
 	}
 	c.dead = true
-	timers := c.timers
-	c.timers = nil
+	timers, exits := c.timers, c.exits
+	c.timers, c.exits = nil, nil
 	c.mu.Unlock()
 	for _, t := range timers {
 		t.stop()
+	}
+	for _, f := range exits {
+		c.runExit(f, reason)
 	}
 	if c.joined.Swap(false) {
 		_ = c.sess.sock.broker.Unsubscribe(c.ctx, c.topic, c)
@@ -296,6 +301,31 @@ func (c *Channel) die() {
 func (c *Channel) sendControl(event string, payload []byte) {
 	m := wire.Message{Kind: wire.KindPush, JoinRef: c.joinRef, Ref: c.joinRef, Topic: c.topic, Event: event, Payload: payload}
 	_ = c.sess.send(&m)
+}
+
+// OnExit registers f to run when the channel ends, whatever the reason,
+// crashes included (reason is then [ErrCrashed]): the role of an Erlang
+// link or monitor. Presence uses it to untrack a channel's presences. f
+// runs in the channel's process after the channel is dead; it must not
+// block. If the channel has already ended, f runs at once.
+func (c *Channel) OnExit(f func(reason error)) {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		c.runExit(f, ErrClosed)
+		return
+	}
+	c.exits = append(c.exits, f)
+	c.mu.Unlock()
+}
+
+func (c *Channel) runExit(f func(error), reason error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.sess.sock.log.Error("channel exit hook crashed", "topic", c.topic, "panic", fmt.Sprint(r))
+		}
+	}()
+	f(reason)
 }
 
 // Stop ends the channel once the current callback returns. A nil reason,

@@ -459,3 +459,48 @@ func jsonEq(got any, want string) bool {
 	}
 	return deepEqual(got, w)
 }
+
+type exitRoom struct{ exits chan error }
+
+func (r exitRoom) Join(ctx context.Context, ch *channel.Channel, p channel.Payload) (any, error) {
+	ch.OnExit(func(reason error) { r.exits <- reason })
+	return nil, nil
+}
+
+func (r exitRoom) HandleIn(ctx context.Context, ch *channel.Channel, event string, p channel.Payload) channel.Reply {
+	if event == "crash" {
+		panic("crash")
+	}
+	return channel.Reply{}
+}
+
+func TestChannelOnExit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		do   func(c *client)
+		want error
+	}{
+		{"crash", func(c *client) { c.send("1", "2", "x", "crash", nil) }, channel.ErrCrashed},
+		{"leave", func(c *client) { c.send("1", "2", "x", "phx_leave", nil) }, channel.ErrLeft},
+		{"closed", func(c *client) { c.sess.Close() }, channel.ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			exits := make(chan error, 1)
+			r := &channel.Router{}
+			testutil.Success(t, r.Handle("x", func() channel.Handler { return exitRoom{exits} }))
+			c := connect(t, newSocket(t, channel.Config{Router: r}), nil)
+			c.send("1", "1", "x", "phx_join", nil)
+			c.read()
+			tt.do(c)
+			select {
+			case got := <-exits:
+				testutil.ErrorIs(t, got, tt.want)
+			case <-time.After(5 * time.Second):
+				t.Fatal("exit hook not run")
+			}
+		})
+	}
+}

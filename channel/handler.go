@@ -67,6 +67,9 @@ var (
 	ErrNormal        = shutdown("normal")
 )
 
+// ErrCrashed is the reason [Channel.OnExit] hooks see after a panic.
+var ErrCrashed = errors.New("channel: crashed")
+
 type shutdownError string
 
 func (e shutdownError) Error() string { return "channel: shutdown: " + string(e) }

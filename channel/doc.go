@@ -1,0 +1,41 @@
+// Package channel runs Phoenix Channels: topics that clients join, push
+// to, get replies from and receive broadcasts on.
+//
+// A [Socket] authenticates connections ([Config].Connect), names them
+// ([Config].ID) and routes each topic to a [Handler] through a [Router].
+// Transports (see package transport) turn each connection into a
+// [Session] and feed it frames.
+//
+// # Channels are processes
+//
+// Every join is a [Channel]: a small, isolated, disposable process with its
+// own state (the Handler value, made fresh for each join) and its own
+// mailbox. Client events, intercepted broadcasts, timer ticks and
+// [Channel.Send] messages are handled one at a time, in order. An idle
+// channel holds no goroutine. A panic in a handler ends that channel only:
+// the client gets phx_error and rejoins; the connection, its other channels
+// and the server go on.
+//
+// # Handlers
+//
+// A Handler implements Join, and optionally [InHandler] (client events),
+// [InfoHandler] (messages and timers), [Interceptor] with [OutHandler]
+// (rewriting broadcasts per subscriber) and [Terminator]. Replies are
+// return values ([OK], [Error], or the zero [Reply] for none);
+// [Channel.ReplyRef] and [Channel.ReplyTo] answer later, from any
+// goroutine.
+//
+// # Broadcasts
+//
+// [Channel.Broadcast], [Channel.BroadcastFrom] and [Socket.Broadcast] go
+// through a pubsub.Broker. A broadcast is encoded once per serializer and
+// the same bytes are queued on every subscriber's connection, without a
+// trip through the channels' mailboxes unless the event is intercepted.
+//
+// # Wire behaviour
+//
+// Replies, pushes, phx_close and phx_error carry the join_ref they belong
+// to; frames with a stale join_ref are dropped; an unmatched topic, a
+// duplicate join and the per-connection channel limit are answered as
+// Phoenix 1.8 does (see PROTOCOL.md §3).
+package channel

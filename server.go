@@ -1,0 +1,171 @@
+package suzaku
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/thejerf/suture/v4"
+
+	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/transport"
+)
+
+// Defaults of [Config].
+const (
+	DefaultAddr            = "127.0.0.1:4000"
+	DefaultSocketPath      = "/socket"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Service is a long-lived part of the application (a broker connection, a
+// presence tracker, a cache invalidator): it runs until ctx is done. The
+// server restarts it, with backoff, when it returns an error or panics.
+type Service interface {
+	Serve(ctx context.Context) error
+}
+
+// Config configures a [Server]. The zero value serves 404s on DefaultAddr.
+type Config struct {
+	// Addr is the address Run listens on. Empty means DefaultAddr.
+	Addr string
+	// Handler serves everything that is not the socket: the JSON API, the
+	// SPA. Nil answers 404.
+	Handler http.Handler
+	// Socket, when set, is served over WebSocket at SocketPath+"/websocket".
+	Socket *channel.Socket
+	// SocketPath is where phoenix.js connects (new Socket("/socket")).
+	// Empty means DefaultSocketPath.
+	SocketPath string
+	// WebSocket tunes the WebSocket endpoint; its Socket field is set from
+	// Socket.
+	WebSocket transport.WebSocketConfig
+	// Services run under a supervisor for the life of the server.
+	Services []Service
+	// ShutdownTimeout bounds the drain after the serve context is done.
+	// Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// Logger receives the server's errors and supervision events. Nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// Server serves one application: its socket endpoint, its HTTP handler and
+// its services.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	mux  *http.ServeMux
+	ws   *transport.WebSocket
+	http *http.Server
+}
+
+// New validates cfg and builds the server. It starts nothing.
+func New(cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.SocketPath == "" {
+		cfg.SocketPath = DefaultSocketPath
+	}
+	cfg.SocketPath = "/" + strings.Trim(cfg.SocketPath, "/")
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux()}
+	if cfg.Socket != nil {
+		wsCfg := cfg.WebSocket
+		wsCfg.Socket = cfg.Socket
+		if wsCfg.Logger == nil {
+			wsCfg.Logger = log
+		}
+		ws, err := transport.NewWebSocket(wsCfg)
+		if err != nil {
+			return nil, fmt.Errorf("suzaku: %w", err)
+		}
+		s.ws = ws
+		s.mux.Handle(cfg.SocketPath+"/websocket", ws)
+	}
+	if cfg.Handler != nil {
+		s.mux.Handle("/", cfg.Handler)
+	}
+	s.http = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// ServeHTTP routes a request to the socket endpoint or the handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// WebSocket returns the WebSocket endpoint, or nil without a socket.
+func (s *Server) WebSocket() *transport.WebSocket { return s.ws }
+
+// Run listens on Config.Addr and serves until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("suzaku: listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done, then drains within
+// Config.ShutdownTimeout. It runs Config.Services under a supervisor for as
+// long. It returns nil after a clean drain.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sup := suture.New("suzaku", suture.Spec{
+		EventHook: func(e suture.Event) { s.log.Warn("supervisor", "event", e.String()) },
+	})
+	for _, svc := range s.cfg.Services {
+		sup.Add(svc)
+	}
+	supDone := sup.ServeBackground(ctx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer scancel()
+	err := s.Shutdown(sctx)
+	if serveErr == nil {
+		serveErr = <-errc
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if supErr := <-supDone; supErr != nil && !errors.Is(supErr, context.Canceled) {
+		err = errors.Join(err, supErr)
+	}
+	return errors.Join(serveErr, err)
+}
+
+// Shutdown drains the server: it stops accepting, waits for in-flight
+// requests, and closes every socket with 1012 so that clients reconnect.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if s.ws != nil {
+		err = errors.Join(err, s.ws.Shutdown(ctx))
+	}
+	return err
+}

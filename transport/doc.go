@@ -1,0 +1,34 @@
+// Package transport carries Phoenix Channels over HTTP: the WebSocket
+// endpoint ([WebSocket], an http.Handler) and, with it, the frame-level
+// rules of RFC 6455.
+//
+// # Handshake
+//
+// [WebSocket.ServeHTTP] checks, in Phoenix's order: the method and Upgrade
+// header (400), the Origin (403; see [WebSocketConfig].AllowedOrigins), the
+// vsn parameter (403 for a version no serializer speaks), phoenix.js's
+// authToken subprotocol (answered with "phoenix"), and the socket's Connect
+// callback (403, or the status its error names). Then it upgrades.
+//
+// # Frames
+//
+// Client frames must be masked, carry no reserved bits or opcodes, keep
+// control frames final and at most 125 bytes, send text as valid UTF-8 and
+// stay under [WebSocketConfig].MaxMessageSize across fragments. A violation
+// closes that connection with the RFC 6455 code (1002, 1007, 1009); a
+// frame that does not decode as a Phoenix message closes it with 1007.
+// Nothing a client sends can hang the connection or reach another one.
+//
+// # Writes
+//
+// Frames to a client go through a bounded queue, written by a goroutine
+// that exists only while the queue is non-empty, several frames per
+// writev. A client that lets more than [WebSocketConfig].WriteQueueLimit
+// bytes pile up is disconnected with 1013 and costs the others nothing.
+//
+// # Close codes
+//
+// The server never closes with 1000 when it wants the client back:
+// disconnect-by-id and idle timeouts use 1001, shutdown 1012, slow clients
+// 1013. phoenix.js before 1.8.16 does not reconnect after 1000.
+package transport
