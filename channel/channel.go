@@ -53,8 +53,7 @@ type Channel struct {
 type mailKind uint8
 
 const (
-	mailJoin mailKind = iota
-	mailIn
+	mailIn mailKind = iota
 	mailOut
 	mailInfo
 	mailStop
@@ -62,14 +61,16 @@ const (
 
 type mail struct {
 	kind   mailKind
-	msg    wire.Message    // mailJoin, mailIn
+	msg    wire.Message    // mailIn
 	out    *pubsub.Message // mailOut
 	info   any             // mailInfo
 	reason error           // mailStop
 }
 
 func newChannel(s *Session, topic, joinRef string, h Handler) *Channel {
-	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h}
+	// running: the session's join queue owns the channel until its join is
+	// done; messages that arrive meanwhile wait in the mailbox.
+	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h, running: true}
 	if i, ok := h.(Interceptor); ok {
 		c.intercepts = i.Intercept()
 	}
@@ -141,11 +142,24 @@ func (c *Channel) rejectAll(rest []mail) {
 	}
 }
 
-func (c *Channel) handle(m mail) {
-	if m.kind == mailJoin {
-		c.handleJoin(m.msg)
+// join runs the join in the session's join queue, then hands the channel
+// to its own process for whatever arrived meanwhile.
+func (c *Channel) join(m wire.Message) {
+	c.handleJoin(m)
+	c.mu.Lock()
+	if len(c.queue) == 0 || c.dead {
+		rest := c.queue
+		c.queue = nil
+		c.running = false
+		c.mu.Unlock()
+		c.rejectAll(rest)
 		return
 	}
+	c.mu.Unlock()
+	go c.run()
+}
+
+func (c *Channel) handle(m mail) {
 	if !c.joined.Load() {
 		return
 	}

@@ -165,7 +165,7 @@ type stopMsg struct{ reason error }
 func (r *testRoom) Join(ctx context.Context, ch *channel.Channel, p channel.Payload) (any, error) {
 	var opts struct {
 		Fail, Crash, Raw bool
-		Every           int
+		Every            int
 	}
 	_ = p.Decode(&opts)
 	switch {

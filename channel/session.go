@@ -33,6 +33,24 @@ type Session struct {
 	mu     sync.Mutex
 	topics map[string]*Channel
 	closed bool
+
+	// The join queue: joins, and the replies that answer joins at once,
+	// are handled one at a time in arrival order, as Phoenix's synchronous
+	// joins are, by a goroutine that exists only while the queue is
+	// non-empty. Only joins wait for joins: events for joined topics go
+	// straight to their channels.
+	jmu      sync.Mutex
+	jqueue   []joinItem
+	jrunning bool
+}
+
+// joinItem is a join to run, or (c nil) a join reply to send in order.
+type joinItem struct {
+	c *Channel
+	m wire.Message
+	// for replies
+	status   string
+	response any
 }
 
 func newSession(s *Socket, ser wire.Serializer, assigns any, id string) *Session {
@@ -115,7 +133,8 @@ func (s *Session) notJoined(m wire.Message) {
 func (s *Session) join(m wire.Message) {
 	newHandler := s.sock.router.Match(m.Topic)
 	if newHandler == nil {
-		s.reply("", m.Ref, m.Topic, wire.StatusError, Reason("unmatched topic"))
+		m.JoinRef = "" // Phoenix answers an unmatched topic with a null join_ref
+		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("unmatched topic")})
 		return
 	}
 	s.mu.Lock()
@@ -126,7 +145,7 @@ func (s *Session) join(m wire.Message) {
 	old := s.topics[m.Topic]
 	if old == nil && s.sock.maxChannels > 0 && len(s.topics) >= s.sock.maxChannels {
 		s.mu.Unlock()
-		s.reply(m.JoinRef, m.Ref, m.Topic, wire.StatusError, Reason("too many channels joined"))
+		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("too many channels joined")})
 		return
 	}
 	c := newChannel(s, m.Topic, m.JoinRef, newHandler())
@@ -138,7 +157,41 @@ func (s *Session) join(m wire.Message) {
 	if old != nil {
 		old.enqueue(mail{kind: mailStop, reason: ErrDuplicateJoin})
 	}
-	c.enqueue(mail{kind: mailJoin, msg: m})
+	s.enqueueJoin(joinItem{c: c, m: m})
+}
+
+func (s *Session) enqueueJoin(it joinItem) {
+	s.jmu.Lock()
+	s.jqueue = append(s.jqueue, it)
+	if s.jrunning {
+		s.jmu.Unlock()
+		return
+	}
+	s.jrunning = true
+	s.jmu.Unlock()
+	go s.runJoins()
+}
+
+// runJoins drains the join queue.
+func (s *Session) runJoins() {
+	for {
+		s.jmu.Lock()
+		if len(s.jqueue) == 0 {
+			s.jqueue = nil
+			s.jrunning = false
+			s.jmu.Unlock()
+			return
+		}
+		it := s.jqueue[0]
+		s.jqueue[0] = joinItem{}
+		s.jqueue = s.jqueue[1:]
+		s.jmu.Unlock()
+		if it.c == nil {
+			s.reply(it.m.JoinRef, it.m.Ref, it.m.Topic, it.status, it.response)
+			continue
+		}
+		it.c.join(it.m)
+	}
 }
 
 // remove forgets c if it still holds its topic.

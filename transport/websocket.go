@@ -59,6 +59,11 @@ type WebSocketConfig struct {
 	// is disconnected with 1013 (try again later). Zero means
 	// DefaultWriteQueueLimit.
 	WriteQueueLimit int
+	// DisableEventLoop gives every connection a reader goroutine, as on
+	// platforms without the event loop (and for TLS connections, always).
+	// The event loop (Linux) reads idle connections with no goroutine and
+	// no buffer each.
+	DisableEventLoop bool
 	// Logger receives connection errors at Debug level. Nil discards.
 	Logger *slog.Logger
 }
@@ -70,8 +75,14 @@ type WebSocket struct {
 	origins []originPattern
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	conns map[*wsConn]struct{}
+	// ctx is the parent of every session's context; cancelled by Shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu          sync.Mutex
+	conns       map[*wsConn]struct{}
+	loop        *eventLoop    // running while there are connections
+	stopJanitor chan struct{} // closes to stop the janitor
 }
 
 // NewWebSocket validates cfg and returns the endpoint. It starts nothing.
@@ -99,7 +110,8 @@ func NewWebSocket(cfg WebSocketConfig) (*WebSocket, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &WebSocket{cfg: cfg, origins: origins, log: log, conns: make(map[*wsConn]struct{})}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &WebSocket{cfg: cfg, origins: origins, log: log, ctx: ctx, cancel: cancel, conns: make(map[*wsConn]struct{})}, nil
 }
 
 // ServeHTTP runs the handshake in Phoenix's order (method, Origin, vsn,
@@ -158,24 +170,64 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pending, _ = rw.Reader.Peek(n)
 		pending = append([]byte(nil), pending...)
 	}
-	if err := sess.Serve(context.WithoutCancel(r.Context()), c); err != nil {
+	rw = nil // let net/http's buffers go: an idle connection keeps none
+	if err := sess.Serve(h.ctx, c); err != nil {
 		h.log.Debug("serve", "err", err)
 		nc.Close()
 		sess.Close()
 		return
 	}
-	h.track(c, true)
-	go c.readLoop(pending)
+	loop := h.attach(c)
+	if len(pending) > 0 {
+		c.onData(pending)
+	}
+	if loop != nil && loop.add(c) == nil {
+		return
+	}
+	go c.readLoop()
 }
 
-func (h *WebSocket) track(c *wsConn, add bool) {
+// attach counts c in, starting the event loop and the janitor with the
+// first connection. It returns the loop, nil if there is none.
+func (h *WebSocket) attach(c *wsConn) *eventLoop {
 	h.mu.Lock()
-	if add {
-		h.conns[c] = struct{}{}
-	} else {
-		delete(h.conns, c)
+	defer h.mu.Unlock()
+	h.conns[c] = struct{}{}
+	if h.stopJanitor == nil {
+		h.stopJanitor = make(chan struct{})
+		go h.janitor(h.stopJanitor)
 	}
-	h.mu.Unlock()
+	if h.loop == nil && eventLoopSupported && !h.cfg.DisableEventLoop {
+		loop, err := newEventLoop()
+		if err != nil {
+			h.log.Warn("event loop unavailable: a goroutine per connection", "err", err)
+		}
+		h.loop = loop
+	}
+	return h.loop
+}
+
+// detach counts c out; with the last connection, the event loop and the
+// janitor stop, so that an endpoint without connections holds no
+// goroutine.
+func (h *WebSocket) detach(c *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return
+	}
+	delete(h.conns, c)
+	if len(h.conns) > 0 {
+		return
+	}
+	if h.stopJanitor != nil {
+		close(h.stopJanitor)
+		h.stopJanitor = nil
+	}
+	if h.loop != nil {
+		go h.loop.close() // this may run on one of its pollers
+		h.loop = nil
+	}
 }
 
 // Conns returns how many connections are open.
@@ -198,6 +250,7 @@ func (h *WebSocket) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close(CloseServiceRestart, "server shutting down")
 	}
+	defer h.cancel()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for h.Conns() > 0 {

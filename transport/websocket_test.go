@@ -234,7 +234,26 @@ func TestWebSocketPlainGet(t *testing.T) {
 // that connection with its code, and the server goes on serving others.
 func TestWebSocketProtocolErrors(t *testing.T) {
 	t.Parallel()
-	srv := server(t, transport.WebSocketConfig{MaxMessageSize: 1024}, nil)
+	forEachMode(t, testProtocolErrors)
+}
+
+// forEachMode runs a test with the event loop and with a goroutine per
+// connection.
+func forEachMode(t *testing.T, f func(t *testing.T, cfg transport.WebSocketConfig)) {
+	for _, mode := range []struct {
+		name string
+		cfg  transport.WebSocketConfig
+	}{{"event loop", transport.WebSocketConfig{}}, {"goroutine", transport.WebSocketConfig{DisableEventLoop: true}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, mode.cfg)
+		})
+	}
+}
+
+func testProtocolErrors(t *testing.T, cfg transport.WebSocketConfig) {
+	cfg.MaxMessageSize = 1024
+	srv := server(t, cfg, nil)
 	bystander := dial(t, srv)
 	tests := []struct {
 		name string
@@ -288,7 +307,11 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 
 func TestWebSocketFramesAndControl(t *testing.T) {
 	t.Parallel()
-	srv := server(t, transport.WebSocketConfig{}, nil)
+	forEachMode(t, testFramesAndControl)
+}
+
+func testFramesAndControl(t *testing.T, cfg transport.WebSocketConfig) {
+	srv := server(t, cfg, nil)
 	c := dial(t, srv)
 
 	// A message in three fragments, with a ping in the middle.
@@ -322,9 +345,12 @@ func TestWebSocketFramesAndControl(t *testing.T) {
 
 func TestWebSocketIdleTimeout(t *testing.T) {
 	t.Parallel()
-	srv := server(t, transport.WebSocketConfig{IdleTimeout: 50 * time.Millisecond}, nil)
-	c := dial(t, srv)
-	testutil.Equal(t, "close code", c.closeCode(), 1001)
+	forEachMode(t, func(t *testing.T, cfg transport.WebSocketConfig) {
+		cfg.IdleTimeout = 50 * time.Millisecond
+		srv := server(t, cfg, nil)
+		c := dial(t, srv)
+		testutil.Equal(t, "close code", c.closeCode(), 1001)
+	})
 }
 
 func TestWebSocketShutdown(t *testing.T) {

@@ -1,10 +1,11 @@
 package transport
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -23,69 +24,103 @@ const (
 // ErrConnClosed is returned by Send once the connection is closing.
 var ErrConnClosed = errors.New("transport: connection closed")
 
-// wsConn is one WebSocket connection: a bounded write queue drained by a
-// goroutine that exists only while there is something to write, and the
-// state of the closing handshake.
+// wsConn is one WebSocket connection. Reads come from the event loop (or,
+// off Linux and for TLS, from a goroutine per connection) and go through
+// a frameParser to the session. Writes are tried at once, without
+// blocking; what the socket does not take waits in a bounded queue that a
+// short-lived goroutine drains.
 type wsConn struct {
 	h    *WebSocket
 	nc   net.Conn
+	raw  syscall.RawConn // nil unless nc is a plain TCP connection
 	sess *channel.Session
 
-	mu      sync.Mutex
-	queue   []wire.Frame
-	queued  int  // bytes in queue
-	writing bool // a flush goroutine is running
-	closing bool // a close frame is queued or sent: no more frames
-	closeF  []byte
+	parser   frameParser  // touched by the one reader at a time
+	lastRead atomic.Int64 // unix nanoseconds of the last bytes read
 
-	closeOnce sync.Once
+	loop   *eventLoop // set while registered with the event loop
+	pollID uint64
+
+	mu       sync.Mutex
+	queue    net.Buffers // headers and payloads waiting to be written
+	queued   int         // bytes in queue
+	writing  bool        // a flush goroutine is running
+	closing  bool        // a close frame is queued or sent: no more frames
+	closeF   []byte      // close frame payload, queued behind the data
+	closeBy  int64       // unix nanoseconds: give up on the closing handshake
+	finished bool
 }
 
 func newWSConn(h *WebSocket, nc net.Conn, sess *channel.Session) *wsConn {
-	return &wsConn{h: h, nc: nc, sess: sess}
+	c := &wsConn{h: h, nc: nc, sess: sess}
+	c.parser.max = h.cfg.MaxMessageSize
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if raw, err := tc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	c.lastRead.Store(time.Now().UnixNano())
+	return c
 }
 
-// Send implements channel.Conn. It never blocks: frames are queued and
-// written by a short-lived goroutine, coalesced into one writev when they
-// pile up. A client that lets more than WriteQueueLimit bytes pile up is
-// disconnected with 1013.
+// Send implements channel.Conn. It never blocks. A client that lets more
+// than WriteQueueLimit bytes pile up is disconnected with 1013.
 func (c *wsConn) Send(f wire.Frame) error {
+	hdr := appendHeader(make([]byte, 0, 10), ws.OpCode(f.Opcode), len(f.Data))
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closing {
-		c.mu.Unlock()
 		return ErrConnClosed
+	}
+	if !c.writing && len(c.queue) == 0 && c.raw != nil {
+		n, err := writeNow(c.raw, hdr, f.Data)
+		switch {
+		case err != nil:
+			c.closing = true
+			c.closeBy = 0 // the janitor finishes it
+			return err
+		case n == len(hdr)+len(f.Data):
+			return nil
+		}
+		c.queue = consume(net.Buffers{hdr, f.Data}, n)
+		c.queued = len(hdr) + len(f.Data) - n
+		c.startFlushLocked()
+		return nil
 	}
 	if c.queued+len(f.Data) > c.h.cfg.WriteQueueLimit {
-		c.mu.Unlock()
-		c.Close(CloseTryAgainLater, "write queue full: client too slow")
+		c.closeLocked(CloseTryAgainLater, "write queue full: client too slow")
 		return ErrConnClosed
 	}
-	c.queue = append(c.queue, f)
-	c.queued += len(f.Data)
+	c.queue = append(c.queue, hdr, f.Data)
+	c.queued += len(hdr) + len(f.Data)
 	c.startFlushLocked()
-	c.mu.Unlock()
 	return nil
 }
 
 // Close implements channel.Conn: it queues a close frame behind what is
-// already queued (dropping it all for a slow client) and then waits for the
-// client's close frame, for closeWait at most.
+// already queued (dropping it all for a slow client), then the client has
+// closeWait to answer before the connection is cut.
 func (c *wsConn) Close(code int, reason string) {
 	c.mu.Lock()
+	c.closeLocked(code, reason)
+	c.mu.Unlock()
+}
+
+func (c *wsConn) closeLocked(code int, reason string) {
 	if c.closing {
-		c.mu.Unlock()
 		return
 	}
 	c.closing = true
+	c.closeBy = time.Now().Add(closeWait).UnixNano()
 	if code == CloseTryAgainLater {
 		c.queue, c.queued = nil, 0
+		c.closeBy = time.Now().UnixNano() // it does not read: do not wait for it
 	}
 	if len(reason) > 123 {
 		reason = reason[:123]
 	}
 	c.closeF = ws.NewCloseFrameBody(ws.StatusCode(code), reason)
 	c.startFlushLocked()
-	c.mu.Unlock()
 }
 
 func (c *wsConn) startFlushLocked() {
@@ -95,49 +130,37 @@ func (c *wsConn) startFlushLocked() {
 	}
 }
 
-// flush writes the queue until it is empty, then exits.
+// flush writes the queue until it is empty, then exits. After the close
+// frame it half-closes the socket, so that the client closes its side.
 func (c *wsConn) flush() {
 	for {
 		c.mu.Lock()
-		frames := c.queue
+		bufs := c.queue
 		c.queue, c.queued = nil, 0
 		closeF := c.closeF
 		c.closeF = nil
-		if len(frames) == 0 && closeF == nil {
+		if len(bufs) == 0 && closeF == nil {
 			c.writing = false
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-
-		bufs := make(net.Buffers, 0, 2*len(frames)+2)
-		hdrs := make([]byte, 0, 10*len(frames)+2)
-		for _, f := range frames {
-			start := len(hdrs)
-			hdrs = appendHeader(hdrs, ws.OpCode(f.Opcode), len(f.Data))
-			bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], f.Data)
-		}
 		if closeF != nil {
-			start := len(hdrs)
-			hdrs = appendHeader(hdrs, ws.OpClose, len(closeF))
-			bufs = append(bufs, hdrs[start:len(hdrs):len(hdrs)], closeF)
+			bufs = append(bufs, appendHeader(nil, ws.OpClose, len(closeF)), closeF)
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
 		if _, err := bufs.WriteTo(c.nc); err != nil {
 			c.h.log.Debug("write", "err", err)
 			c.mu.Lock()
-			c.closing = true
-			c.queue, c.queued, c.writing = nil, 0, false
+			c.writing = false
 			c.mu.Unlock()
-			c.closeNow()
+			c.finish()
 			return
 		}
 		if closeF != nil {
-			// The close frame is out: give the client closeWait to answer
-			// with its own, then the reader closes the socket.
-			c.mu.Lock()
-			c.nc.SetReadDeadline(time.Now().Add(closeWait))
-			c.mu.Unlock()
+			if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+			}
 		}
 	}
 }
@@ -149,10 +172,60 @@ func appendHeader(b []byte, op ws.OpCode, n int) []byte {
 	case n < 126:
 		return append(b, byte(n))
 	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+		return append(b, 126, byte(n>>8), byte(n))
 	default:
-		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+		return append(b, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
+}
+
+// onData handles bytes read from the client.
+func (c *wsConn) onData(data []byte) {
+	c.lastRead.Store(time.Now().UnixNano())
+	err := c.parser.feed(data, c.handleFrame)
+	var ce *closeError
+	if errors.As(err, &ce) && !c.isClosing() {
+		c.h.log.Debug("closing connection", "code", int(ce.code), "reason", ce.reason)
+		c.Close(int(ce.code), ce.reason)
+	}
+}
+
+// handleFrame handles one control frame or one whole message.
+func (c *wsConn) handleFrame(op ws.OpCode, payload []byte) error {
+	switch op {
+	case ws.OpPing:
+		_ = c.Send(wire.Frame{Opcode: wire.Opcode(ws.OpPong), Data: payload})
+		return nil
+	case ws.OpPong:
+		return nil
+	case ws.OpClose:
+		if c.isClosing() {
+			c.finish() // the client answered our close frame
+			return nil
+		}
+		code, reason := ws.ParseCloseFrameData(payload)
+		switch {
+		case len(payload) == 1:
+			return protocolError("close frame payload of one byte")
+		case len(payload) >= 2:
+			if err := ws.CheckCloseFrameData(code, reason); err != nil {
+				if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
+					return &closeError{code: ws.StatusInvalidFramePayloadData, reason: err.Error()}
+				}
+				return protocolError(err.Error())
+			}
+			c.Close(int(code), "") // echo the client's code
+		default:
+			c.Close(int(ws.StatusNormalClosure), "")
+		}
+		return nil
+	}
+	if c.isClosing() {
+		return nil // closing: data is no longer delivered
+	}
+	if err := c.sess.Receive(wire.Frame{Opcode: wire.Opcode(op), Data: payload}); err != nil {
+		return &closeError{code: ws.StatusInvalidFramePayloadData, reason: err.Error()}
+	}
+	return nil
 }
 
 func (c *wsConn) isClosing() bool {
@@ -161,7 +234,62 @@ func (c *wsConn) isClosing() bool {
 	return c.closing
 }
 
-// closeNow closes the socket; the reader notices and ends the session.
-func (c *wsConn) closeNow() {
-	c.closeOnce.Do(func() { c.nc.Close() })
+// finish tears the connection down: it leaves the event loop, closes the
+// socket and the session. It is safe to call more than once.
+func (c *wsConn) finish() {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished, c.closing = true, true
+	c.mu.Unlock()
+	if c.loop != nil {
+		c.loop.remove(c)
+	}
+	c.nc.Close()
+	c.sess.Close()
+	c.h.detach(c)
+}
+
+// readLoop reads with a goroutine, for connections the event loop cannot
+// take (TLS, other platforms, DisableEventLoop).
+func (c *wsConn) readLoop() {
+	defer c.finish()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			c.onData(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// expire is called by the janitor: it cuts a connection whose closing
+// handshake took too long and closes one that has been idle too long.
+func (c *wsConn) expire(now int64) {
+	c.mu.Lock()
+	closing, closeBy, writing := c.closing, c.closeBy, c.writing
+	c.mu.Unlock()
+	switch {
+	case closing && now > closeBy && !(writing && now < closeBy+int64(c.h.cfg.WriteTimeout)):
+		c.finish()
+	case !closing && now-c.lastRead.Load() > int64(c.h.cfg.IdleTimeout):
+		c.Close(CloseGoingAway, "idle timeout")
+	}
+}
+
+// consume drops the first n bytes of bufs.
+func consume(bufs net.Buffers, n int) net.Buffers {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
 }

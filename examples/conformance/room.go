@@ -90,7 +90,7 @@ func (r *room) HandleIn(ctx context.Context, ch *channel.Channel, event string, 
 		return channel.OK(map[string]int{"slept": m.MS})
 	case "push_me":
 		var m struct {
-			Event   string            `json:"event"`
+			Event   string          `json:"event"`
 			Payload json.RawMessage `json:"payload"`
 		}
 		if err := p.Decode(&m); err != nil || m.Event == "" {

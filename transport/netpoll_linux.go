@@ -1,0 +1,216 @@
+//go:build linux
+
+package transport
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// eventLoop reads idle connections without a goroutine each: a few
+// pollers (one per CPU) wait on epoll and read whichever connection has
+// bytes, into one buffer per poller. A connection costs its socket, its
+// wsConn and its session; nothing while it is idle.
+type eventLoop struct {
+	pollers []*poller
+	next    atomic.Uint32
+	ids     atomic.Uint64
+}
+
+type poller struct {
+	epfd  int
+	wakeR int // read end of the pipe that stops run
+	wakeW int
+	mu    sync.Mutex
+	conns map[uint64]*wsConn
+	done  chan struct{}
+}
+
+const readBufSize = 64 << 10
+
+func newEventLoop() (*eventLoop, error) {
+	n := runtime.GOMAXPROCS(0)
+	l := &eventLoop{}
+	for range n {
+		p, err := newPoller()
+		if err != nil {
+			l.close()
+			return nil, err
+		}
+		l.pollers = append(l.pollers, p)
+		go p.run()
+	}
+	return l, nil
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		syscall.Close(epfd)
+		return nil, err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // id 0: wake-up
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, fds[0], &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(fds[0])
+		syscall.Close(fds[1])
+		return nil, err
+	}
+	return &poller{epfd: epfd, wakeR: fds[0], wakeW: fds[1], conns: make(map[uint64]*wsConn), done: make(chan struct{})}, nil
+}
+
+// add registers c, whose reads then come from the loop.
+func (l *eventLoop) add(c *wsConn) error {
+	if c.raw == nil {
+		return errors.New("transport: not a TCP connection")
+	}
+	p := l.pollers[int(l.next.Add(1))%len(l.pollers)]
+	id := l.ids.Add(1)
+	c.loop, c.pollID = l, id
+	p.mu.Lock()
+	p.conns[id] = c
+	p.mu.Unlock()
+	var cerr error
+	err := c.raw.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP}
+		*(*uint64)(unsafe.Pointer(&ev.Fd)) = id
+		cerr = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		p.mu.Lock()
+		delete(p.conns, id)
+		p.mu.Unlock()
+		c.loop = nil
+	}
+	return err
+}
+
+func (l *eventLoop) poller(c *wsConn) *poller {
+	for _, p := range l.pollers {
+		p.mu.Lock()
+		_, ok := p.conns[c.pollID]
+		p.mu.Unlock()
+		if ok {
+			return p
+		}
+	}
+	return nil
+}
+
+// remove unregisters c; its socket must still be open.
+func (l *eventLoop) remove(c *wsConn) {
+	p := l.poller(c)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	delete(p.conns, c.pollID)
+	p.mu.Unlock()
+	_ = c.raw.Control(func(fd uintptr) {
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	})
+}
+
+// close stops the pollers; their connections must be gone.
+func (l *eventLoop) close() {
+	for _, p := range l.pollers {
+		_, _ = syscall.Write(p.wakeW, []byte{1})
+	}
+	for _, p := range l.pollers {
+		<-p.done
+	}
+}
+
+func (p *poller) run() {
+	defer func() {
+		syscall.Close(p.epfd)
+		syscall.Close(p.wakeR)
+		syscall.Close(p.wakeW)
+		close(p.done)
+	}()
+	buf := make([]byte, readBufSize)
+	events := make([]syscall.EpollEvent, 128)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return
+		}
+		for i := range n {
+			id := *(*uint64)(unsafe.Pointer(&events[i].Fd))
+			if id == 0 {
+				return
+			}
+			p.mu.Lock()
+			c := p.conns[id]
+			p.mu.Unlock()
+			if c != nil {
+				c.readReady(buf)
+			}
+		}
+	}
+}
+
+// readReady reads what the socket holds, without ever blocking.
+func (c *wsConn) readReady(buf []byte) {
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), buf)
+		return true
+	})
+	switch {
+	case err != nil:
+		c.finish()
+	case errors.Is(rerr, syscall.EAGAIN):
+	case rerr != nil || n <= 0:
+		c.finish()
+	default:
+		c.onData(buf[:n])
+	}
+}
+
+// writeNow writes hdr and data with one writev, without blocking. It
+// returns how much the socket took; EAGAIN is not an error.
+func writeNow(raw syscall.RawConn, hdr, data []byte) (int, error) {
+	iov := [2]syscall.Iovec{{Base: &hdr[0]}, {}}
+	iov[0].SetLen(len(hdr))
+	cnt := 1
+	if len(data) > 0 {
+		iov[1].Base = &data[0]
+		iov[1].SetLen(len(data))
+		cnt = 2
+	}
+	var n int
+	var werr error
+	err := raw.Write(func(fd uintptr) bool {
+		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(cnt))
+		if e != 0 {
+			if e != syscall.EAGAIN {
+				werr = e
+			}
+			return true
+		}
+		n = int(r)
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, werr
+}
+
+const eventLoopSupported = true

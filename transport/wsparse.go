@@ -1,0 +1,133 @@
+package transport
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// closeError is a reason to fail the connection with a WebSocket close code.
+type closeError struct {
+	code   ws.StatusCode
+	reason string
+}
+
+func (e *closeError) Error() string { return fmt.Sprintf("websocket close %d: %s", e.code, e.reason) }
+
+func protocolError(reason string) *closeError {
+	return &closeError{code: ws.StatusProtocolError, reason: reason}
+}
+
+// frameParser turns the bytes a client sends into whole messages, checking
+// RFC 6455 as it goes. Between calls it keeps only what an incomplete frame
+// or a fragmented message needs: nothing at all for an idle connection.
+type frameParser struct {
+	max     int64     // largest message, fragments together
+	partial []byte    // an incomplete frame, header included
+	msg     []byte    // fragments of the message being assembled
+	msgOp   ws.OpCode // opcode of that message
+	inFrag  bool      // a fragmented message is in progress
+}
+
+// feed parses data, which the caller may reuse after feed returns, and
+// calls handle for every control frame and every complete message, with a
+// payload handle may keep. It returns handle's error, or a *closeError for
+// a frame RFC 6455 forbids.
+func (p *frameParser) feed(data []byte, handle func(op ws.OpCode, payload []byte) error) error {
+	if len(p.partial) > 0 {
+		data = append(p.partial, data...)
+		p.partial = nil
+	}
+	for len(data) > 0 {
+		h, hlen, ok := parseHeader(data)
+		if !ok {
+			p.partial = append([]byte(nil), data...)
+			return nil
+		}
+		if h.Length < 0 {
+			return protocolError("frame length has its most significant bit set")
+		}
+		state := ws.StateServerSide
+		if p.inFrag {
+			state = state.Set(ws.StateFragmented)
+		}
+		if err := ws.CheckHeader(h, state); err != nil {
+			return protocolError(err.Error())
+		}
+		if !h.OpCode.IsControl() && int64(len(p.msg))+h.Length > p.max {
+			return &closeError{code: ws.StatusMessageTooBig, reason: fmt.Sprintf("message over %d bytes", p.max)}
+		}
+		total := int64(hlen) + h.Length
+		if int64(len(data)) < total {
+			p.partial = append(make([]byte, 0, total), data...)
+			return nil
+		}
+		payload := append([]byte(nil), data[hlen:total]...)
+		data = data[total:]
+		ws.Cipher(payload, h.Mask, 0)
+		if h.OpCode.IsControl() {
+			if err := handle(h.OpCode, payload); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.OpCode == ws.OpContinuation {
+			p.msg = append(p.msg, payload...)
+		} else {
+			p.msgOp, p.msg = h.OpCode, payload
+		}
+		p.inFrag = !h.Fin
+		if p.inFrag {
+			continue
+		}
+		msg := p.msg
+		p.msg = nil
+		if p.msgOp == ws.OpText && !utf8.Valid(msg) {
+			return &closeError{code: ws.StatusInvalidFramePayloadData, reason: "text message is not valid UTF-8"}
+		}
+		if err := handle(p.msgOp, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseHeader reads a frame header from the start of b. ok is false when b
+// holds only part of it. A 64-bit length with its top bit set comes back
+// negative.
+func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
+	if len(b) < 2 {
+		return h, 0, false
+	}
+	h.Fin = b[0]&0x80 != 0
+	h.Rsv = (b[0] & 0x70) >> 4
+	h.OpCode = ws.OpCode(b[0] & 0x0f)
+	h.Masked = b[1]&0x80 != 0
+	n = 2
+	switch l := b[1] & 0x7f; l {
+	case 126:
+		if len(b) < 4 {
+			return h, 0, false
+		}
+		h.Length = int64(binary.BigEndian.Uint16(b[2:4]))
+		n = 4
+	case 127:
+		if len(b) < 10 {
+			return h, 0, false
+		}
+		h.Length = int64(binary.BigEndian.Uint64(b[2:10]))
+		n = 10
+	default:
+		h.Length = int64(l)
+	}
+	if h.Masked {
+		if len(b) < n+4 {
+			return h, 0, false
+		}
+		copy(h.Mask[:], b[n:n+4])
+		n += 4
+	}
+	return h, n, true
+}
