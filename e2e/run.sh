@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suites against examples/conformance: installs the pinned
+# npm packages, builds the app once, then runs every *.test.js with node's
+# built-in test runner. Exits non-zero on any failure.
+#
+#   ./e2e/run.sh                      all files
+#   ./e2e/run.sh frames.test.js       some files (relative to e2e/)
+#   SUZAKU_E2E_RACE=1 ./e2e/run.sh    the app built with -race
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$here"
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+else
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+bindir="$(mktemp -d "${TMPDIR:-/tmp}/suzaku-e2e-bin.XXXXXX")"
+trap 'rm -rf "$bindir"' EXIT
+build=(go build)
+if [ "${SUZAKU_E2E_RACE:-}" = "1" ]; then build+=(-race); fi
+(cd "$root" && "${build[@]}" -o "$bindir/conformance" ./examples/conformance)
+export SUZAKU_E2E_BIN="$bindir/conformance"
+
+if [ "$#" -gt 0 ]; then
+  files=("$@")
+else
+  files=(*.test.js)
+fi
+
+# Each file runs in its own process with its own app instance; the timeout
+# bounds a single test. The spec report goes to stdout, a TAP copy to
+# artifacts/e2e.tap for the closing summary.
+rm -f artifacts/*.log artifacts/e2e.tap
+mkdir -p artifacts
+tap="artifacts/e2e.tap"
+status=0
+node --test --test-timeout=60000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  "${files[@]}" || status=$?
+
+pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n 1)"
+fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n 1)"
+echo "# pass ${pass:-0}"
+echo "# fail ${fail:-0}"
+echo "e2e: ${pass:-0} passed, ${fail:-0} failed"
+if [ "$status" -eq 0 ] && [ "${fail:-0}" != "0" ]; then status=1; fi
+if [ "$status" -eq 0 ] && [ "${pass:-0}" = "0" ]; then echo "e2e: no test ran" >&2; status=1; fi
+exit "$status"
