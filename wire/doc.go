@@ -18,5 +18,22 @@
 // Refs (join_ref and ref) are opaque strings chosen by the client and echoed
 // back exactly; the empty string stands for JSON null.
 //
+// # Encoding once
+//
+// Encoders build each frame in one exactly sized allocation and never keep
+// or share the message's memory, so a broadcast is encoded once per
+// serializer and the same [Frame] written to every subscriber. Payloads are
+// copied verbatim, not re-validated: a JSON payload must be valid JSON.
+// Decoders copy what they keep, so a transport may reuse its read buffer.
+//
+// # Errors
+//
+// Every error a serializer returns is an [*Error]. Decode errors wrap
+// [ErrMalformed]: the peer sent a bad frame, and a server closes the
+// connection (Phoenix uses close code 1011). Encode errors wrap
+// [ErrUnencodable]: the message itself is wrong, such as a binary frame's
+// topic longer than 255 bytes. [Negotiate] returns errors wrapping
+// [ErrUnsupportedVersion].
+//
 // The package imports only the standard library.
 package wire

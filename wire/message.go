@@ -1,6 +1,9 @@
 package wire
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 // Reserved topics and events of the protocol.
 const (
@@ -24,7 +27,8 @@ type Kind uint8
 
 const (
 	// KindPush is a client push (inbound), or a server push to one join
-	// (outbound: join_ref set, ref null).
+	// (outbound: join_ref set, ref null except on phx_close and phx_error,
+	// which carry the join_ref as ref).
 	KindPush Kind = iota
 	// KindReply answers the client message whose ref it carries; Status and
 	// Payload (the response) are wrapped as {"response":…,"status":…}.
@@ -34,6 +38,19 @@ const (
 	KindBroadcast
 )
 
+// String returns "push", "reply" or "broadcast".
+func (k Kind) String() string {
+	switch k {
+	case KindPush:
+		return "push"
+	case KindReply:
+		return "reply"
+	case KindBroadcast:
+		return "broadcast"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Message is one Phoenix Channels message.
 type Message struct {
 	Kind    Kind
@@ -41,7 +58,8 @@ type Message struct {
 	Ref     string // "" is null
 	Topic   string
 	Event   string
-	// Status is the reply status ("ok", "error" or any string) for KindReply.
+	// Status is the reply status ("ok", "error" or any string) for
+	// KindReply; "" is null, as in Phoenix's replies with no status.
 	Status string
 	// Payload is JSON text, or raw bytes when Binary is set. For KindReply it
 	// is the response. An empty JSON payload encodes as {}.
