@@ -30,10 +30,7 @@ type Channel struct {
 	joinRef string
 	handler Handler
 
-	intercepts []string // events routed through HandleOut
-
-	ctx    context.Context // the channel's life; cancelled when it ends
-	cancel context.CancelFunc
+	intercepts []string // events routed through HandleOut; set at creation
 
 	joined atomic.Bool // subscribed and answering
 
@@ -41,13 +38,29 @@ type Channel struct {
 	queue   []mail
 	running bool
 	dead    bool
-	timers  []*timer
-	exits   []func(reason error)
+	extra   *extra // what few channels use, allocated on first use
 
 	// Only touched by the running process.
 	curRef   string // ref of the message being handled
 	stopping bool
-	stopWhy  error
+}
+
+// extra holds a channel's rarely used state, so that a plain idle channel
+// stays small. Guarded by Channel.mu, except stopWhy (the process's own).
+type extra struct {
+	timers  []*timer
+	exits   []func(reason error)
+	done    chan struct{} // made by lifetime.Done, closed by die
+	stopWhy error
+}
+
+// more returns c.extra, allocating it. Call with c.mu held, or from the
+// channel's process before it can be shared.
+func (c *Channel) more() *extra {
+	if c.extra == nil {
+		c.extra = &extra{}
+	}
+	return c.extra
 }
 
 type mailKind uint8
@@ -91,7 +104,7 @@ func (c *Channel) Session() *Session { return c.sess }
 
 // Context is done once the channel has ended. Use it to bound work started
 // on the channel's behalf.
-func (c *Channel) Context() context.Context { return c.ctx }
+func (c *Channel) Context() context.Context { return lifetime{c} }
 
 // enqueue puts m in the mailbox and makes sure a goroutine drains it. It
 // reports false once the channel is dead.
@@ -169,22 +182,21 @@ func (c *Channel) handle(m mail) {
 		c.handleIn(m.msg)
 	case mailOut:
 		if h, ok := c.handler.(OutHandler); ok {
-			h.HandleOut(c.ctx, c, m.out.Event, Payload{data: m.out.Payload, binary: m.out.Binary})
+			h.HandleOut(lifetime{c}, c, m.out.Event, Payload{data: m.out.Payload, binary: m.out.Binary})
 		}
 	case mailInfo:
 		if h, ok := c.handler.(InfoHandler); ok {
-			h.HandleInfo(c.ctx, c, m.info)
+			h.HandleInfo(lifetime{c}, c, m.info)
 		}
 	case mailStop:
 		c.Stop(m.reason)
 	}
 	if c.stopping {
-		c.terminate(c.stopWhy)
+		c.terminate(c.extra.stopWhy)
 	}
 }
 
 func (c *Channel) handleJoin(m wire.Message) {
-	c.ctx, c.cancel = context.WithCancel(c.sess.ctx)
 	resp, err, crashed := c.callJoin(m)
 	switch {
 	case crashed:
@@ -201,7 +213,7 @@ func (c *Channel) handleJoin(m wire.Message) {
 		}
 		return
 	}
-	if err := c.sess.sock.broker.Subscribe(c.ctx, c.topic, c); err != nil {
+	if err := c.sess.sock.broker.Subscribe(lifetime{c}, c.topic, c); err != nil {
 		c.sess.sock.log.Error("subscribe", "topic", c.topic, "err", err)
 		c.die(err)
 		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
@@ -210,7 +222,7 @@ func (c *Channel) handleJoin(m wire.Message) {
 	c.joined.Store(true)
 	c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusOK, resp)
 	if c.stopping {
-		c.terminate(c.stopWhy)
+		c.terminate(c.extra.stopWhy)
 	}
 }
 
@@ -221,7 +233,7 @@ func (c *Channel) callJoin(m wire.Message) (resp any, err error, crashed bool) {
 			crashed = true
 		}
 	}()
-	resp, err = c.handler.Join(c.ctx, c, Payload{data: m.Payload, binary: m.Binary})
+	resp, err = c.handler.Join(lifetime{c}, c, Payload{data: m.Payload, binary: m.Binary})
 	return resp, err, false
 }
 
@@ -237,7 +249,7 @@ func (c *Channel) handleIn(m wire.Message) {
 		return
 	}
 	c.curRef = m.Ref
-	r := h.HandleIn(c.ctx, c, m.Event, Payload{data: m.Payload, binary: m.Binary})
+	r := h.HandleIn(lifetime{c}, c, m.Event, Payload{data: m.Payload, binary: m.Binary})
 	c.curRef = ""
 	if r.Status != "" {
 		c.sess.reply(c.joinRef, m.Ref, c.topic, r.Status, r.Response)
@@ -274,7 +286,7 @@ func (c *Channel) terminate(reason error) {
 					c.sess.sock.log.Error("channel terminate crashed", "topic", c.topic, "panic", fmt.Sprint(r))
 				}
 			}()
-			t.Terminate(c.ctx, c, reason)
+			t.Terminate(lifetime{c}, c, reason)
 		}()
 	}
 	c.die(reason)
@@ -292,8 +304,15 @@ func (c *Channel) die(reason error) {
 		return
 	}
 	c.dead = true
-	timers, exits := c.timers, c.exits
-	c.timers, c.exits = nil, nil
+	var timers []*timer
+	var exits []func(error)
+	if x := c.extra; x != nil {
+		if x.done != nil {
+			close(x.done)
+		}
+		timers, exits = x.timers, x.exits
+		x.timers, x.exits = nil, nil
+	}
 	c.mu.Unlock()
 	for _, t := range timers {
 		t.stop()
@@ -302,12 +321,9 @@ func (c *Channel) die(reason error) {
 		c.runExit(f, reason)
 	}
 	if c.joined.Swap(false) {
-		_ = c.sess.sock.broker.Unsubscribe(c.ctx, c.topic, c)
+		_ = c.sess.sock.broker.Unsubscribe(context.WithoutCancel(lifetime{c}), c.topic, c)
 	}
 	c.sess.remove(c)
-	if c.cancel != nil {
-		c.cancel()
-	}
 }
 
 // sendControl sends phx_close or phx_error: ref and join_ref are both the
@@ -329,7 +345,8 @@ func (c *Channel) OnExit(f func(reason error)) {
 		c.runExit(f, ErrClosed)
 		return
 	}
-	c.exits = append(c.exits, f)
+	x := c.more()
+	x.exits = append(x.exits, f)
 	c.mu.Unlock()
 }
 
@@ -351,8 +368,10 @@ func (c *Channel) Stop(reason error) {
 	if reason == nil {
 		reason = ErrNormal
 	}
+	c.mu.Lock()
+	c.more().stopWhy = reason
+	c.mu.Unlock()
 	c.stopping = true
-	c.stopWhy = reason
 }
 
 // Push sends event with payload to this channel's client only. payload is

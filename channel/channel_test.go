@@ -504,3 +504,59 @@ func TestChannelOnExit(t *testing.T) {
 		})
 	}
 }
+
+// TestChannelManyTopics routes events on more topics than the session's
+// linear topic list holds before it builds an index.
+func TestChannelManyTopics(t *testing.T) {
+	t.Parallel()
+	r := &channel.Router{}
+	testutil.Success(t, r.Handle("room:*", func() channel.Handler { return &testRoom{} }))
+	c := connect(t, newSocket(t, channel.Config{Router: r, MaxChannels: -1}), nil)
+	const n = 40
+	for i := range n {
+		ref := fmt.Sprint(i)
+		c.send(ref, ref, "room:"+ref, "phx_join", nil)
+		c.read()
+	}
+	for i := 0; i < n; i += 2 {
+		ref := fmt.Sprint(i)
+		c.send(ref, "l"+ref, "room:"+ref, "phx_leave", nil)
+		c.read()
+		c.read()
+	}
+	testutil.Equal(t, "channels", c.sess.Channels(), n/2)
+	for i := range n {
+		ref := fmt.Sprint(i)
+		c.send(ref, "e"+ref, "room:"+ref, "count", nil)
+		if i%2 == 0 {
+			c.expect(fmt.Sprintf(`[null,"e%d","room:%d","phx_reply",{"response":{"reason":"unmatched topic"},"status":"error"}]`, i, i))
+		} else {
+			c.expect(fmt.Sprintf(`["%d","e%d","room:%d","phx_reply",{"response":{"n":1},"status":"ok"}]`, i, i, i))
+		}
+	}
+}
+
+func TestChannelDisconnectSeveralWithSameID(t *testing.T) {
+	t.Parallel()
+	s := newSocket(t, channel.Config{
+		Connect: func(ctx context.Context, info *channel.ConnectInfo) (any, error) { return info.Params.Get("u"), nil },
+		ID:      func(a any) string { return "users_socket:" + a.(string) },
+	})
+	a1 := connect(t, s, map[string]string{"u": "a"})
+	a2 := connect(t, s, map[string]string{"u": "a"})
+	a3 := connect(t, s, map[string]string{"u": "a"})
+	b := connect(t, s, map[string]string{"u": "b"})
+	a2.sess.Close() // leaves the middle of the chain
+	testutil.Success(t, s.Disconnect(context.Background(), "users_socket:a"))
+	for _, c := range []*client{a1, a3} {
+		testutil.CheckFor(t, 5*time.Second, func() error {
+			if code := c.conn.closeCode(); code != 1001 {
+				return fmt.Errorf("close code %d, want 1001", code)
+			}
+			return nil
+		})
+	}
+	b.expectNothing()
+	testutil.Equal(t, "b close code", b.conn.closeCode(), 0)
+	testutil.Equal(t, "closed session", a2.conn.closeCode(), 0)
+}

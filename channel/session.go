@@ -23,15 +23,16 @@ type Session struct {
 	assigns any
 	id      string
 
-	// ctx is the session's lifetime; cancelled by Close. It is the parent
-	// of every channel's context.
-	ctx    context.Context
-	cancel context.CancelFunc
+	nextSameID *Session // the next session with the same id (idIndex)
+
+	// ctx is the context given to Serve: its values reach every channel's
+	// context.
+	ctx context.Context
 
 	conn Conn // set by Serve, then read-only
 
 	mu     sync.Mutex
-	topics map[string]*Channel
+	topics topicSet
 	closed bool
 
 	// The join queue: joins, and the replies that answer joins at once,
@@ -39,9 +40,8 @@ type Session struct {
 	// joins are, by a goroutine that exists only while the queue is
 	// non-empty. Only joins wait for joins: events for joined topics go
 	// straight to their channels.
-	jmu      sync.Mutex
-	jqueue   []joinItem
-	jrunning bool
+	jmu    sync.Mutex
+	jqueue *[]joinItem // nil while no join is pending
 }
 
 // joinItem is a join to run, or (c nil) a join reply to send in order.
@@ -66,27 +66,16 @@ func (s *Session) Assigns() any { return s.assigns }
 // Serializer is the serializer the client negotiated.
 func (s *Session) Serializer() wire.Serializer { return s.ser }
 
-// Serve starts the session on conn. ctx bounds the session's life: it is
-// the parent of every channel's context; cancelling it does not close the
-// session (the transport calls Close).
+// Serve starts the session on conn. ctx's values reach every channel's
+// context; cancelling it does not close the session (the transport calls
+// Close).
 func (s *Session) Serve(ctx context.Context, conn Conn) error {
 	s.conn = conn
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.ctx = ctx
 	if s.id != "" {
-		if err := s.sock.broker.Subscribe(ctx, s.id, (*sessionSub)(s)); err != nil {
-			return fmt.Errorf("channel: subscribe %q: %w", s.id, err)
-		}
+		return s.sock.ids.add(ctx, s.sock, s)
 	}
 	return nil
-}
-
-// sessionSub receives the broadcasts on the session id.
-type sessionSub Session
-
-func (ss *sessionSub) Deliver(m *pubsub.Message) {
-	if m.Event == EventDisconnect {
-		(*Session)(ss).conn.Close(CloseGoingAway, "disconnected")
-	}
 }
 
 // Receive handles one frame from the client. It returns an error, wrapping
@@ -109,7 +98,7 @@ func (s *Session) dispatch(m wire.Message) {
 		s.join(m)
 	default:
 		s.mu.Lock()
-		c := s.topics[m.Topic]
+		c := s.topics.get(m.Topic)
 		s.mu.Unlock()
 		if c != nil && m.JoinRef != "" && m.JoinRef != c.joinRef {
 			return // stale: a frame for an earlier join of this topic
@@ -142,17 +131,14 @@ func (s *Session) join(m wire.Message) {
 		s.mu.Unlock()
 		return
 	}
-	old := s.topics[m.Topic]
-	if old == nil && s.sock.maxChannels > 0 && len(s.topics) >= s.sock.maxChannels {
+	old := s.topics.get(m.Topic)
+	if old == nil && s.sock.maxChannels > 0 && s.topics.len() >= s.sock.maxChannels {
 		s.mu.Unlock()
 		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("too many channels joined")})
 		return
 	}
 	c := newChannel(s, m.Topic, m.JoinRef, newHandler())
-	if s.topics == nil {
-		s.topics = make(map[string]*Channel)
-	}
-	s.topics[m.Topic] = c
+	s.topics.put(c)
 	s.mu.Unlock()
 	if old != nil {
 		old.enqueue(mail{kind: mailStop, reason: ErrDuplicateJoin})
@@ -162,12 +148,12 @@ func (s *Session) join(m wire.Message) {
 
 func (s *Session) enqueueJoin(it joinItem) {
 	s.jmu.Lock()
-	s.jqueue = append(s.jqueue, it)
-	if s.jrunning {
+	if s.jqueue != nil { // runJoins is running
+		*s.jqueue = append(*s.jqueue, it)
 		s.jmu.Unlock()
 		return
 	}
-	s.jrunning = true
+	s.jqueue = &[]joinItem{it}
 	s.jmu.Unlock()
 	go s.runJoins()
 }
@@ -176,15 +162,15 @@ func (s *Session) enqueueJoin(it joinItem) {
 func (s *Session) runJoins() {
 	for {
 		s.jmu.Lock()
-		if len(s.jqueue) == 0 {
+		q := *s.jqueue
+		if len(q) == 0 {
 			s.jqueue = nil
-			s.jrunning = false
 			s.jmu.Unlock()
 			return
 		}
-		it := s.jqueue[0]
-		s.jqueue[0] = joinItem{}
-		s.jqueue = s.jqueue[1:]
+		it := q[0]
+		q[0] = joinItem{}
+		*s.jqueue = q[1:]
 		s.jmu.Unlock()
 		if it.c == nil {
 			s.reply(it.m.JoinRef, it.m.Ref, it.m.Topic, it.status, it.response)
@@ -197,9 +183,7 @@ func (s *Session) runJoins() {
 // remove forgets c if it still holds its topic.
 func (s *Session) remove(c *Channel) {
 	s.mu.Lock()
-	if s.topics[c.topic] == c {
-		delete(s.topics, c.topic)
-	}
+	s.topics.del(c)
 	s.mu.Unlock()
 }
 
@@ -207,7 +191,7 @@ func (s *Session) remove(c *Channel) {
 func (s *Session) Channels() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.topics)
+	return s.topics.len()
 }
 
 // Close ends the session: every channel terminates with [ErrClosed] and
@@ -219,20 +203,14 @@ func (s *Session) Close() {
 		return
 	}
 	s.closed = true
-	chans := make([]*Channel, 0, len(s.topics))
-	for _, c := range s.topics {
-		chans = append(chans, c)
-	}
-	s.topics = nil
+	chans := s.topics.list
+	s.topics = topicSet{}
 	s.mu.Unlock()
 	for _, c := range chans {
 		c.enqueue(mail{kind: mailStop, reason: ErrClosed})
 	}
 	if s.id != "" && s.ctx != nil {
-		_ = s.sock.broker.Unsubscribe(s.ctx, s.id, (*sessionSub)(s))
-	}
-	if s.cancel != nil {
-		s.cancel()
+		s.sock.ids.remove(s)
 	}
 }
 

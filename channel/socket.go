@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -67,6 +68,7 @@ type Socket struct {
 	id          func(any) string
 	maxChannels int
 	log         *slog.Logger
+	ids         idIndex
 }
 
 // NewSocket returns a Socket for cfg. It starts nothing.
@@ -99,8 +101,8 @@ func (s *Socket) Broker() pubsub.Broker { return s.broker }
 
 // Event names with a meaning to the socket itself.
 const (
-	// EventDisconnect, broadcast on a connection id, closes every
-	// connection with that id (see [Socket.Disconnect]).
+	// EventDisconnect, broadcast on DisconnectTopic with an id, closes
+	// every connection with that id (see [Socket.Disconnect]).
 	EventDisconnect = "disconnect"
 )
 
@@ -111,7 +113,11 @@ func (s *Socket) Disconnect(ctx context.Context, id string) error {
 	if id == "" {
 		return errors.New("channel: disconnect: empty id")
 	}
-	return s.broker.Broadcast(ctx, &pubsub.Message{Topic: id, Event: EventDisconnect, Payload: []byte("{}")})
+	payload, err := json.Marshal(id)
+	if err != nil {
+		return err
+	}
+	return s.broker.Broadcast(ctx, &pubsub.Message{Topic: DisconnectTopic, Event: EventDisconnect, Payload: payload})
 }
 
 // Broadcast sends event with payload to every subscriber of topic, on every

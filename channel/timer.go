@@ -47,7 +47,8 @@ func (c *Channel) schedule(d time.Duration, msg any, repeat bool) Timer {
 		c.mu.Unlock()
 		return Timer{}
 	}
-	c.timers = append(c.timers, t)
+	x := c.more()
+	x.timers = append(x.timers, t)
 	c.mu.Unlock()
 	fire := func() {
 		t.mu.Lock()

@@ -53,7 +53,6 @@ type wsConn struct {
 
 func newWSConn(h *WebSocket, nc net.Conn, sess *channel.Session) *wsConn {
 	c := &wsConn{h: h, nc: nc, sess: sess}
-	c.parser.max = h.cfg.MaxMessageSize
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if raw, err := tc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -181,7 +180,7 @@ func appendHeader(b []byte, op ws.OpCode, n int) []byte {
 // onData handles bytes read from the client.
 func (c *wsConn) onData(data []byte) {
 	c.lastRead.Store(time.Now().UnixNano())
-	err := c.parser.feed(data, c.handleFrame)
+	err := c.parser.feed(data, c.h.cfg.MaxMessageSize, c.handleFrame)
 	var ce *closeError
 	if errors.As(err, &ce) && !c.isClosing() {
 		c.h.log.Debug("closing connection", "code", int(ce.code), "reason", ce.reason)

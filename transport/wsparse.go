@@ -24,7 +24,10 @@ func protocolError(reason string) *closeError {
 // RFC 6455 as it goes. Between calls it keeps only what an incomplete frame
 // or a fragmented message needs: nothing at all for an idle connection.
 type frameParser struct {
-	max     int64     // largest message, fragments together
+	st *parseState // nil between whole messages
+}
+
+type parseState struct {
 	partial []byte    // an incomplete frame, header included
 	msg     []byte    // fragments of the message being assembled
 	msgOp   ws.OpCode // opcode of that message
@@ -35,7 +38,18 @@ type frameParser struct {
 // calls handle for every control frame and every complete message, with a
 // payload handle may keep. It returns handle's error, or a *closeError for
 // a frame RFC 6455 forbids.
-func (p *frameParser) feed(data []byte, handle func(op ws.OpCode, payload []byte) error) error {
+func (fp *frameParser) feed(data []byte, max int64, handle func(op ws.OpCode, payload []byte) error) error {
+	p := fp.st
+	if p == nil {
+		p = &parseState{}
+	}
+	defer func() {
+		if len(p.partial) == 0 && !p.inFrag {
+			fp.st = nil
+		} else {
+			fp.st = p
+		}
+	}()
 	if len(p.partial) > 0 {
 		data = append(p.partial, data...)
 		p.partial = nil
@@ -56,8 +70,8 @@ func (p *frameParser) feed(data []byte, handle func(op ws.OpCode, payload []byte
 		if err := ws.CheckHeader(h, state); err != nil {
 			return protocolError(err.Error())
 		}
-		if !h.OpCode.IsControl() && int64(len(p.msg))+h.Length > p.max {
-			return &closeError{code: ws.StatusMessageTooBig, reason: fmt.Sprintf("message over %d bytes", p.max)}
+		if !h.OpCode.IsControl() && int64(len(p.msg))+h.Length > max {
+			return &closeError{code: ws.StatusMessageTooBig, reason: fmt.Sprintf("message over %d bytes", max)}
 		}
 		total := int64(hlen) + h.Length
 		if int64(len(data)) < total {

@@ -138,11 +138,11 @@ func (r Reply) Decode(v any) error { return json.Unmarshal(r.Response, v) }
 
 // Client is one connection under test.
 type Client struct {
-	h    *Harness
-	sess *channel.Session
-	conn memConn
-	ref  int
-	next int               // first frame not yet consumed by an assertion
+	h     *Harness
+	sess  *channel.Session
+	conn  memConn
+	ref   int
+	next  int               // first frame not yet consumed by an assertion
 	joins map[string]string // topic → join ref
 }
 

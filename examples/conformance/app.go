@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/transport"
@@ -61,7 +62,7 @@ func connect(ctx context.Context, info *channel.ConnectInfo) (any, error) {
 	if name == "" || name == "reject" {
 		return nil, errors.New("connect refused")
 	}
-	return &user{name: name}, nil
+	return &user{name: strings.Clone(name)}, nil // not a view into the request line
 }
 
 func (a *app) broadcast(w http.ResponseWriter, r *http.Request) {

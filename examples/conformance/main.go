@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:4000", "address to listen on")
 	verbose := flag.Bool("v", false, "log debug messages")
+	pprof := flag.Bool("pprof", false, "serve net/http/pprof at /debug/pprof/ (for profiling load tests)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -30,16 +32,20 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(ctx, *addr, log); err != nil {
+	if err := run(ctx, *addr, *pprof, log); err != nil {
 		fmt.Fprintln(os.Stderr, "conformance:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, addr string, log *slog.Logger) error {
+func run(ctx context.Context, addr string, profile bool, log *slog.Logger) error {
 	app, err := newApp(log)
 	if err != nil {
 		return err
+	}
+	if profile {
+		app.mux.HandleFunc("/debug/pprof/", pprof.Index)
+		app.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
