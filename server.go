@@ -38,7 +38,8 @@ type Config struct {
 	// Handler serves everything that is not the socket: the JSON API, the
 	// SPA. Nil answers 404.
 	Handler http.Handler
-	// Socket, when set, is served over WebSocket at SocketPath+"/websocket".
+	// Socket, when set, is served over WebSocket at SocketPath+"/websocket"
+	// and over LongPoll at SocketPath+"/longpoll".
 	Socket *channel.Socket
 	// SocketPath is where phoenix.js connects (new Socket("/socket")).
 	// Empty means DefaultSocketPath.
@@ -46,6 +47,11 @@ type Config struct {
 	// WebSocket tunes the WebSocket endpoint; its Socket field is set from
 	// Socket.
 	WebSocket transport.WebSocketConfig
+	// LongPoll tunes the LongPoll endpoint, served at SocketPath+"/longpoll"
+	// (phoenix.js's fallback); its Socket field is set from Socket. Set
+	// DisableLongPoll to serve WebSocket only.
+	LongPoll        transport.LongPollConfig
+	DisableLongPoll bool
 	// Services run under a supervisor for the life of the server.
 	Services []Service
 	// ShutdownTimeout bounds the drain after the serve context is done.
@@ -63,6 +69,7 @@ type Server struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	ws   *transport.WebSocket
+	lp   *transport.LongPoll
 	http *http.Server
 }
 
@@ -95,6 +102,23 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.ws = ws
 		s.mux.Handle(cfg.SocketPath+"/websocket", ws)
+		if !cfg.DisableLongPoll {
+			lpCfg := cfg.LongPoll
+			lpCfg.Socket = cfg.Socket
+			if lpCfg.Logger == nil {
+				lpCfg.Logger = log
+			}
+			if len(lpCfg.AllowedOrigins) == 0 && !lpCfg.InsecureSkipOriginCheck {
+				lpCfg.AllowedOrigins = wsCfg.AllowedOrigins
+				lpCfg.InsecureSkipOriginCheck = wsCfg.InsecureSkipOriginCheck
+			}
+			lp, err := transport.NewLongPoll(lpCfg)
+			if err != nil {
+				return nil, fmt.Errorf("suzaku: %w", err)
+			}
+			s.lp = lp
+			s.mux.Handle(cfg.SocketPath+"/longpoll", lp)
+		}
 	}
 	if cfg.Handler != nil {
 		s.mux.Handle("/", cfg.Handler)
@@ -113,6 +137,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 // WebSocket returns the WebSocket endpoint, or nil without a socket.
 func (s *Server) WebSocket() *transport.WebSocket { return s.ws }
+
+// LongPoll returns the LongPoll endpoint, or nil.
+func (s *Server) LongPoll() *transport.LongPoll { return s.lp }
 
 // Run listens on Config.Addr and serves until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
@@ -163,9 +190,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Shutdown drains the server: it stops accepting, waits for in-flight
 // requests, and closes every socket with 1012 so that clients reconnect.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
-	if s.ws != nil {
-		err = errors.Join(err, s.ws.Shutdown(ctx))
-	}
-	return err
+	// Sockets first, alongside HTTP: held long polls would keep
+	// http.Server.Shutdown waiting for a whole window.
+	sockets := make(chan error, 1)
+	go func() {
+		var err error
+		if s.lp != nil {
+			err = s.lp.Shutdown(ctx)
+		}
+		if s.ws != nil {
+			err = errors.Join(err, s.ws.Shutdown(ctx))
+		}
+		sockets <- err
+	}()
+	return errors.Join(s.http.Shutdown(ctx), <-sockets)
 }

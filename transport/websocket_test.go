@@ -387,3 +387,30 @@ func TestWebSocketConfig(t *testing.T) {
 	_, err = transport.NewWebSocket(transport.WebSocketConfig{Socket: sock, AllowedOrigins: []string{"http://"}})
 	testutil.Error(t, err)
 }
+
+// TestWebSocketCloseCodes accepts the codes of the IANA registry that
+// RFC 6455 did not list (1012, 1013) and refuses those never to be sent.
+func TestWebSocketCloseCodes(t *testing.T) {
+	t.Parallel()
+	srv := server(t, transport.WebSocketConfig{}, nil)
+	tests := []struct {
+		name       string
+		code, want int
+	}{
+		{"service restart", 1012, 1012},
+		{"try again later", 1013, 1013},
+		{"application", 4000, 4000},
+		{"no status must not be sent", 1005, 1002},
+		{"abnormal must not be sent", 1006, 1002},
+		{"unassigned", 2000, 1002},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := dial(t, srv)
+			c.t = t
+			c.frame(true, 0, ws.OpClose, true, ws.NewCloseFrameBody(ws.StatusCode(tt.code), ""))
+			testutil.Equal(t, "close code", c.closeCode(), tt.want)
+		})
+	}
+}

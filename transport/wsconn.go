@@ -2,15 +2,18 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/internal/closecode"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -206,11 +209,11 @@ func (c *wsConn) handleFrame(op ws.OpCode, payload []byte) error {
 		case len(payload) == 1:
 			return protocolError("close frame payload of one byte")
 		case len(payload) >= 2:
-			if err := ws.CheckCloseFrameData(code, reason); err != nil {
-				if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
-					return &closeError{code: ws.StatusInvalidFramePayloadData, reason: err.Error()}
-				}
-				return protocolError(err.Error())
+			if !closecode.Valid(int(code)) {
+				return protocolError(fmt.Sprintf("close code %d is not one a peer may send", code))
+			}
+			if !utf8.ValidString(reason) {
+				return &closeError{code: ws.StatusInvalidFramePayloadData, reason: "close reason is not valid UTF-8"}
 			}
 			c.Close(int(code), "") // echo the client's code
 		default:

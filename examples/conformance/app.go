@@ -17,6 +17,7 @@ type app struct {
 	mux    *http.ServeMux
 	socket *channel.Socket
 	ws     *transport.WebSocket
+	lp     *transport.LongPoll
 }
 
 func newApp(log *slog.Logger) (*app, error) {
@@ -44,8 +45,17 @@ func newApp(log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{mux: http.NewServeMux(), socket: socket, ws: ws}
+	lp, err := transport.NewLongPoll(transport.LongPollConfig{
+		Socket:                  socket,
+		InsecureSkipOriginCheck: true,
+		Logger:                  log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{mux: http.NewServeMux(), socket: socket, ws: ws, lp: lp}
 	a.mux.Handle("/socket/websocket", ws)
+	a.mux.Handle("/socket/longpoll", lp)
 	a.mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
@@ -111,4 +121,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// shutdown closes every socket and LongPoll session so that clients
+// reconnect elsewhere.
+func (a *app) shutdown(ctx context.Context) error {
+	return errors.Join(a.ws.Shutdown(ctx), a.lp.Shutdown(ctx))
 }

@@ -62,7 +62,9 @@ func run(ctx context.Context, addr string, profile bool, log *slog.Logger) error
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = errors.Join(srv.Shutdown(shutdownCtx), app.ws.Shutdown(shutdownCtx))
+	sockets := make(chan error, 1)
+	go func() { sockets <- app.shutdown(shutdownCtx) }() // held polls would hold srv.Shutdown
+	err = errors.Join(srv.Shutdown(shutdownCtx), <-sockets)
 	if errors.Is(<-errc, http.ErrServerClosed) {
 		return err
 	}
