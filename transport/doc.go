@@ -1,6 +1,7 @@
 // Package transport carries Phoenix Channels over HTTP: the WebSocket
-// endpoint ([WebSocket], an http.Handler) and, with it, the frame-level
-// rules of RFC 6455.
+// endpoint ([WebSocket]) with the frame-level rules of RFC 6455, and the
+// LongPoll endpoint ([LongPoll]) that phoenix.js falls back to. Both are
+// http.Handlers, mounted at "{prefix}/websocket" and "{prefix}/longpoll".
 //
 // # Handshake
 //
@@ -25,6 +26,25 @@
 // that exists only while the queue is non-empty, several frames per
 // writev. A client that lets more than [WebSocketConfig].WriteQueueLimit
 // bytes pile up is disconnected with 1013 and costs the others nothing.
+//
+// # Event loop
+//
+// On Linux, idle WebSocket connections are read by an epoll loop (one
+// poller per CPU, one read buffer per poller) rather than a goroutine
+// each; a frame parser keeps only what an incomplete frame needs. TLS
+// connections and other platforms use a reader goroutine per connection
+// ([WebSocketConfig].DisableEventLoop forces it).
+//
+// # LongPoll
+//
+// [LongPoll] follows Phoenix 1.8 (PROTOCOL.md §5): every answer is HTTP 200
+// with the logical status in a JSON body; a GET without a valid session
+// token opens a session (410 and a signed token); polls are held up to
+// [LongPollConfig].Window; POSTs carry ndjson batches of up to 100 frames
+// (base64 lines are binary frames); a session without polls for
+// [LongPollConfig].SessionTimeout ends with its channels. Binary frames are
+// never sent to a LongPoll client. Several nodes need a shared
+// [LongPollConfig].Secret and sticky routing.
 //
 // # Close codes
 //
