@@ -295,8 +295,8 @@ func (c *Channel) terminate(reason error) {
 	}
 }
 
-// die marks the channel dead, releases what it holds and runs the exit
-// hooks.
+// die marks the channel dead, releases what it holds (timers, its
+// subscription, its topic on the session) and then runs the exit hooks.
 func (c *Channel) die(reason error) {
 	c.mu.Lock()
 	if c.dead {
@@ -317,13 +317,15 @@ func (c *Channel) die(reason error) {
 	for _, t := range timers {
 		t.stop()
 	}
-	for _, f := range exits {
-		c.runExit(f, reason)
-	}
 	if c.joined.Swap(false) {
 		_ = c.sess.sock.broker.Unsubscribe(context.WithoutCancel(lifetime{c}), c.topic, c)
 	}
 	c.sess.remove(c)
+	// Hooks last: what they broadcast (a presence leave) no longer
+	// reaches this channel.
+	for _, f := range exits {
+		c.runExit(f, reason)
+	}
 }
 
 // sendControl sends phx_close or phx_error: ref and join_ref are both the

@@ -8,28 +8,39 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/suzaku-go/suzaku"
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/presence"
+	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/transport"
 )
 
-// app is the conformance app's HTTP side: the socket and the JSON API.
+// app is the conformance app: a suzaku server with the room:* and bench:*
+// channels, presence, and a small JSON API.
 type app struct {
-	mux    *http.ServeMux
-	socket *channel.Socket
-	ws     *transport.WebSocket
-	lp     *transport.LongPoll
+	*suzaku.Server
+	mux      *http.ServeMux
+	socket   *channel.Socket
+	presence *presence.Tracker
 }
 
 func newApp(log *slog.Logger) (*app, error) {
+	broker := pubsub.NewMemory(pubsub.MemoryConfig{})
+	tracker, err := presence.New(presence.Config{Broker: broker, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{mux: http.NewServeMux(), presence: tracker}
 	router := &channel.Router{}
-	if err := router.Handle("room:*", func() channel.Handler { return &room{} }); err != nil {
+	if err := router.Handle("room:*", func() channel.Handler { return &room{presence: tracker} }); err != nil {
 		return nil, err
 	}
 	if err := router.Handle("bench:*", func() channel.Handler { return bench{} }); err != nil {
 		return nil, err
 	}
-	socket, err := channel.NewSocket(channel.Config{
+	a.socket, err = channel.NewSocket(channel.Config{
 		Router:  router,
+		Broker:  broker,
 		Connect: connect,
 		ID:      func(a any) string { return "users_socket:" + a.(*user).name },
 		Logger:  log,
@@ -37,34 +48,23 @@ func newApp(log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, err := transport.NewWebSocket(transport.WebSocketConfig{
-		Socket:                  socket,
-		InsecureSkipOriginCheck: true, // a test target: see CONFORMANCE.md
-		Logger:                  log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	lp, err := transport.NewLongPoll(transport.LongPollConfig{
-		Socket:                  socket,
-		InsecureSkipOriginCheck: true,
-		Logger:                  log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a := &app{mux: http.NewServeMux(), socket: socket, ws: ws, lp: lp}
-	a.mux.Handle("/socket/websocket", ws)
-	a.mux.Handle("/socket/longpoll", lp)
 	a.mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
 	a.mux.HandleFunc("POST /api/broadcast", a.broadcast)
 	a.mux.HandleFunc("POST /api/disconnect", a.disconnect)
+	a.Server, err = suzaku.New(suzaku.Config{
+		Handler:   a.mux,
+		Socket:    a.socket,
+		WebSocket: transport.WebSocketConfig{InsecureSkipOriginCheck: true}, // a test target: see CONFORMANCE.md
+		Services:  []suzaku.Service{tracker},
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return a, nil
 }
-
-func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 // connect accepts any non-empty user but "reject".
 func connect(ctx context.Context, info *channel.ConnectInfo) (any, error) {
@@ -121,10 +121,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// shutdown closes every socket and LongPoll session so that clients
-// reconnect elsewhere.
-func (a *app) shutdown(ctx context.Context) error {
-	return errors.Join(a.ws.Shutdown(ctx), a.lp.Shutdown(ctx))
 }

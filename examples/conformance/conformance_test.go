@@ -31,7 +31,7 @@ func startApp(t *testing.T) (wsURL string, post func(path string, body any) int)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = a.shutdown(ctx)
+		_ = a.Shutdown(ctx)
 		srv.Close()
 	})
 	post = func(path string, body any) int {

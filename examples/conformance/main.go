@@ -7,17 +7,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 )
 
 func main() {
@@ -51,22 +48,6 @@ func run(ctx context.Context, addr string, profile bool, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	fmt.Printf("listening on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	sockets := make(chan error, 1)
-	go func() { sockets <- app.shutdown(shutdownCtx) }() // held polls would hold srv.Shutdown
-	err = errors.Join(srv.Shutdown(shutdownCtx), <-sockets)
-	if errors.Is(<-errc, http.ErrServerClosed) {
-		return err
-	}
-	return err
+	return app.Serve(ctx, ln)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/presence"
 )
 
 // user is the socket's assigns.
@@ -15,12 +16,17 @@ type user struct{ name string }
 // room is the room:* channel of CONFORMANCE.md. One value per join: its
 // fields are that join's state.
 type room struct {
-	user  string
-	count int // events handled since the join
-	ticks int
+	presence *presence.Tracker
+	user     string
+	status   string
+	count    int // events handled since the join
+	ticks    int
 }
 
-type tick struct{}
+type (
+	tick      struct{}
+	afterJoin struct{}
+)
 
 func (r *room) Join(ctx context.Context, ch *channel.Channel, p channel.Payload) (any, error) {
 	r.user = ch.Assigns().(*user).name
@@ -42,6 +48,11 @@ func (r *room) Join(ctx context.Context, ch *channel.Channel, p channel.Payload)
 	if opts.TickMS >= 10 {
 		ch.Every(time.Duration(opts.TickMS)*time.Millisecond, tick{})
 	}
+	r.status = opts.Status
+	if r.status == "" {
+		r.status = "online"
+	}
+	ch.Send(afterJoin{}) // track once subscribed, so the joiner sees its own diff
 	return map[string]string{"topic": ch.Topic(), "user": r.user}, nil
 }
 
@@ -100,6 +111,17 @@ func (r *room) HandleIn(ctx context.Context, ch *channel.Channel, event string, 
 			return channel.Error(channel.Reason(err.Error()))
 		}
 		return channel.OK(nil)
+	case "set_status":
+		var m struct {
+			Status string `json:"status"`
+		}
+		if err := p.Decode(&m); err != nil {
+			return channel.Error(channel.Reason("bad payload"))
+		}
+		if _, err := r.presence.Update(ctx, ch, ch.Topic(), r.user, map[string]any{"status": m.Status}); err != nil {
+			return channel.Error(channel.Reason(err.Error()))
+		}
+		return channel.OK(nil)
 	case "crash":
 		panic("crash requested")
 	case "stop":
@@ -110,9 +132,16 @@ func (r *room) HandleIn(ctx context.Context, ch *channel.Channel, event string, 
 }
 
 func (r *room) HandleInfo(ctx context.Context, ch *channel.Channel, msg any) {
-	if _, ok := msg.(tick); ok {
+	switch msg.(type) {
+	case tick:
 		r.ticks++
 		_ = ch.Push("tick", map[string]int{"n": r.ticks})
+	case afterJoin:
+		if _, err := r.presence.Track(ctx, ch, r.user, map[string]any{"status": r.status}); err != nil {
+			ch.Stop(err)
+			return
+		}
+		_ = ch.Push(presence.EventState, r.presence.List(ch.Topic()))
 	}
 }
 
