@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/suzaku-go/suzaku"
+	"github.com/suzaku-go/suzaku/api"
+	"github.com/suzaku-go/suzaku/auth"
+	"github.com/suzaku-go/suzaku/cache"
+	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/presence"
+	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/static"
+	"github.com/suzaku-go/suzaku/token"
+)
+
+type config struct {
+	addr, web, data, dsn string
+}
+
+// app is the chat server: a suzaku.Server and what its handlers share.
+type app struct {
+	*suzaku.Server
+	store    *Store
+	tokens   *auth.Signed
+	socket   *channel.Socket
+	presence *presence.Tracker
+	rooms    *cache.Memory // the room list, tagged "rooms"
+	log      *slog.Logger
+}
+
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	store, err := OpenStore(ctx, cfg.dsn, cfg.data)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{store: store, log: log}
+	if err := a.build(cfg); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) build(cfg config) error {
+	secret, err := loadSecret(cfg.data)
+	if err != nil {
+		return err
+	}
+	signer, err := token.New(token.Config{Secret: secret, Salt: "user socket"})
+	if err != nil {
+		return err
+	}
+	if a.tokens, err = auth.NewSigned(auth.SignedConfig{Signer: signer}); err != nil {
+		return err
+	}
+	broker := pubsub.NewMemory(pubsub.MemoryConfig{})
+	if a.presence, err = presence.New(presence.Config{Broker: broker, Logger: a.log}); err != nil {
+		return err
+	}
+	socketCfg, err := a.socketConfig(broker)
+	if err != nil {
+		return err
+	}
+	if a.socket, err = channel.NewSocket(socketCfg); err != nil {
+		return err
+	}
+	notify := cache.Notifier{Broadcast: a.socket.Broadcast, Topic: "rooms"}
+	if a.rooms, err = cache.New(cache.Config{Name: "rooms", Broker: broker, Notify: notify.Notify, Logger: a.log}); err != nil {
+		return err
+	}
+	spa, err := a.spa(cfg.web)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	if err := a.routes(mux); err != nil {
+		return err
+	}
+	mux.Handle("/", spa)
+	a.Server, err = suzaku.New(suzaku.Config{
+		Addr:     cfg.addr,
+		Handler:  api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
+		Socket:   a.socket,
+		Services: []suzaku.Service{a.presence, a.rooms},
+		Logger:   a.log,
+	})
+	return err
+}
+
+// socketConfig routes the chat's topics; connections authenticate with
+// the API's token (phoenix.js's authToken option).
+func (a *app) socketConfig(broker pubsub.Broker) (channel.Config, error) {
+	router := &channel.Router{}
+	if err := router.Handle("rooms", func() channel.Handler { return lobby{} }); err != nil {
+		return channel.Config{}, err
+	}
+	if err := router.Handle("room:*", func() channel.Handler { return &roomChannel{app: a} }); err != nil {
+		return channel.Config{}, err
+	}
+	return channel.Config{
+		Router:  router,
+		Broker:  broker,
+		Connect: auth.SocketConnect(a.tokens),
+		ID:      auth.SocketID("users_socket"),
+		Logger:  a.log,
+	}, nil
+}
+
+// spa serves the built SPA, or explains how to build it.
+func (a *app) spa(dir string) (http.Handler, error) {
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+		a.log.Warn("SPA not built: run `make chat` (or npm run build in examples/chat/web)", "dir", dir)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "The chat SPA is not built: run `make chat` from the repository root.", http.StatusServiceUnavailable)
+		}), nil
+	}
+	return static.New(static.Config{FS: os.DirFS(dir), Logger: a.log})
+}
+
+// Close releases the database and the cache.
+func (a *app) Close() error {
+	var err error
+	if a.rooms != nil {
+		err = a.rooms.Close()
+	}
+	return errors.Join(err, a.store.Close())
+}
+
+// loadSecret reads the token secret from dir/secret, creating it on first
+// start, so that tokens survive restarts.
+func loadSecret(dir string) ([]byte, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "secret")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		b = make([]byte, 32)
+		rand.Read(b)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	if err == nil && len(b) < 32 {
+		return nil, fmt.Errorf("%s: secret shorter than 32 bytes", path)
+	}
+	return b, err
+}

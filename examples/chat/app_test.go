@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/suzaku-go/suzaku/channel/channeltest"
+	"github.com/suzaku-go/suzaku/internal/testutil"
+)
+
+func testApp(t *testing.T) (*app, *httptest.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	a, err := newApp(context.Background(), config{data: dir, web: dir + "/none"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	testutil.Success(t, err)
+	srv := httptest.NewServer(a)
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return a, srv
+}
+
+type call struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c call) do(method, path string, body any, hdr ...string) (*http.Response, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	testutil.Success(c.t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+func signup(t *testing.T, base, name string) call {
+	t.Helper()
+	resp, body := call{t: t, base: base}.do("POST", "/api/signup", map[string]string{"name": name, "password": "secret-pw"})
+	testutil.Equal(t, "signup status", resp.StatusCode, 201)
+	return call{t: t, base: base, token: body["token"].(string)}
+}
+
+func TestChatAccounts(t *testing.T) {
+	t.Parallel()
+	_, srv := testApp(t)
+	anon := call{t: t, base: srv.URL}
+	signup(t, srv.URL, "ann")
+
+	resp, body := anon.do("POST", "/api/signup", map[string]string{"name": "ann", "password": "other-pw"})
+	testutil.Equal(t, "duplicate", resp.StatusCode, 409)
+	testutil.Equal(t, "code", body["code"], any("name_taken"))
+	testutil.Equal(t, "content type", resp.Header.Get("Content-Type"), "application/problem+json")
+
+	resp, body = anon.do("POST", "/api/signup", map[string]string{"name": "bad name!", "password": "x"})
+	testutil.Equal(t, "invalid", resp.StatusCode, 422)
+	testutil.Equal(t, "field errors", len(body["errors"].([]any)), 2)
+
+	resp, body = anon.do("POST", "/api/login", map[string]string{"name": "ann", "password": "secret-pw"})
+	testutil.Equal(t, "login", resp.StatusCode, 200)
+	testutil.Equal(t, "user", body["user"].(map[string]any)["name"], any("ann"))
+	resp, body = anon.do("POST", "/api/login", map[string]string{"name": "ann", "password": "wrong-pw"})
+	testutil.Equal(t, "bad password", resp.StatusCode, 401)
+	testutil.Equal(t, "code", body["code"], any("invalid_credentials"))
+	resp, _ = anon.do("POST", "/api/login", map[string]string{"name": "nobody", "password": "secret-pw"})
+	testutil.Equal(t, "unknown user", resp.StatusCode, 401)
+
+	resp, _ = anon.do("GET", "/api/rooms", nil)
+	testutil.Equal(t, "no token", resp.StatusCode, 401)
+	resp, _ = call{t: t, base: srv.URL, token: "forged"}.do("GET", "/api/rooms", nil)
+	testutil.Equal(t, "bad token", resp.StatusCode, 401)
+	resp, _ = anon.do("POST", "/api/signup", "not an object")
+	testutil.Equal(t, "bad JSON", resp.StatusCode, 400)
+}
+
+func TestChatRoomsCachedAndInvalidated(t *testing.T) {
+	t.Parallel()
+	_, srv := testApp(t)
+	ann := signup(t, srv.URL, "ann")
+	resp, body := ann.do("GET", "/api/rooms", nil)
+	testutil.Equal(t, "list", resp.StatusCode, 200)
+	testutil.Equal(t, "empty", len(body["items"].([]any)), 0)
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag on the room list")
+	}
+	resp, _ = ann.do("GET", "/api/rooms", nil, "If-None-Match", etag)
+	testutil.Equal(t, "unchanged", resp.StatusCode, 304)
+
+	resp, body = ann.do("POST", "/api/rooms", map[string]string{"name": "lobby"})
+	testutil.Equal(t, "create", resp.StatusCode, 201)
+	testutil.Equal(t, "name", body["name"], any("lobby"))
+	resp, body = ann.do("POST", "/api/rooms", map[string]string{"name": "lobby"})
+	testutil.Equal(t, "exists", resp.StatusCode, 409)
+	testutil.Equal(t, "code", body["code"], any("room_exists"))
+
+	resp, body = ann.do("GET", "/api/rooms", nil, "If-None-Match", etag)
+	testutil.Equal(t, "changed", resp.StatusCode, 200)
+	testutil.Equal(t, "one room", len(body["items"].([]any)), 1)
+}
+
+func TestChatHistoryPagination(t *testing.T) {
+	t.Parallel()
+	a, srv := testApp(t)
+	ann := signup(t, srv.URL, "ann")
+	room, err := a.store.CreateRoom(context.Background(), "lobby")
+	testutil.Success(t, err)
+	for i := range 5 {
+		_, err := a.store.AddMessage(context.Background(), room.ID, "ann", fmt.Sprint("m", i))
+		testutil.Success(t, err)
+	}
+	var bodies []string
+	path := fmt.Sprintf("/api/rooms/%d/messages?limit=2", room.ID)
+	for range 5 {
+		resp, body := ann.do("GET", path, nil)
+		testutil.Equal(t, "status", resp.StatusCode, 200)
+		for _, m := range body["items"].([]any) {
+			bodies = append(bodies, m.(map[string]any)["body"].(string))
+		}
+		if body["next"] == nil {
+			break
+		}
+		path = fmt.Sprintf("/api/rooms/%d/messages?limit=2&cursor=%s", room.ID, body["next"])
+	}
+	testutil.Equal(t, "history, newest first", bodies, []string{"m4", "m3", "m2", "m1", "m0"})
+	resp, _ := ann.do("GET", "/api/rooms/999/messages", nil)
+	testutil.Equal(t, "unknown room", resp.StatusCode, 404)
+	resp, _ = ann.do("GET", fmt.Sprintf("/api/rooms/%d/messages?cursor=forged", room.ID), nil)
+	testutil.Equal(t, "bad cursor", resp.StatusCode, 400)
+}
+
+func TestChatRoomChannel(t *testing.T) {
+	t.Parallel()
+	a, _ := testApp(t)
+	room, err := a.store.CreateRoom(context.Background(), "lobby")
+	testutil.Success(t, err)
+	cfg, err := a.socketConfig(a.socket.Broker())
+	testutil.Success(t, err)
+	h := channeltest.New(t, cfg)
+	tok := func(name string) string {
+		s, err := a.session(User{Name: name})
+		testutil.Success(t, err)
+		return s.Token
+	}
+	ann := h.Connect(map[string]string{"token": tok("ann")})
+	bob := h.Connect(map[string]string{"token": tok("bob")})
+	_, err = h.TryConnect(map[string]string{"token": "forged"})
+	testutil.Error(t, err)
+
+	topic := fmt.Sprintf("room:%d", room.ID)
+	r := ann.MustJoin(topic, nil)
+	testutil.Equal(t, "join reply", string(r.Response), fmt.Sprintf(`{"room":{"id":%d,"name":"lobby","created_at":%d}}`, room.ID, room.CreatedAt))
+	ann.AssertPush(topic, "presence_state", nil)
+	bob.MustJoin(topic, nil)
+	state := bob.AssertPush(topic, "presence_state", nil)
+	var presences map[string]any
+	testutil.Success(t, json.Unmarshal(state.Payload, &presences))
+	if presences["ann"] == nil || presences["bob"] == nil {
+		t.Fatalf("presence_state = %s, want ann and bob", state.Payload)
+	}
+	testutil.Equal(t, "not found", bob.Join("room:999", nil).Status, "error")
+
+	ref := ann.Push(topic, "new_msg", map[string]string{"body": "hello"})
+	reply := ann.AssertReply(ref, "ok", nil)
+	var m struct{ Message Message }
+	testutil.Success(t, reply.Decode(&m))
+	testutil.Equal(t, "saved", m.Message.Body, "hello")
+	bob.AssertPush(topic, "new_msg", m.Message)
+	ref = ann.Push(topic, "new_msg", map[string]string{"body": "  "})
+	ann.AssertReply(ref, "error", nil)
+
+	ref = bob.Push(topic, "typing", map[string]bool{"typing": true})
+	bob.AssertReply(ref, "ok", nil)
+	ann.AssertPush(topic, "typing", map[string]any{"user": "bob", "typing": true})
+
+	history, err := a.store.Messages(context.Background(), room.ID, 0, 10)
+	testutil.Success(t, err)
+	testutil.Equal(t, "persisted", len(history), 1)
+}
