@@ -2,10 +2,12 @@
 
 GO ?= go
 
-.PHONY: test fmt-check vet test-go test-e2e conformance
+.PHONY: test fmt-check vet test-go test-e2e test-chat chat chat-web conformance bench
 
-# test: formatting, vet, Go tests with the race detector, then the end-to-end suites.
-test: fmt-check vet test-go test-e2e
+# test: formatting, vet, Go tests with the race detector, the end-to-end
+# suite (official phoenix client against a race-built conformance app),
+# and the chat app in Chromium.
+test: fmt-check vet test-go test-e2e test-chat
 
 fmt-check:
 	@out="$$(gofmt -l .)"; \
@@ -20,5 +22,20 @@ test-go:
 test-e2e:
 	SUZAKU_E2E_RACE=1 ./e2e/run.sh
 
+test-chat:
+	./examples/chat/web/tests/run.sh
+
+# chat: build the SPA (installing its npm packages) and run the reference
+# app at http://localhost:4000.
+chat: chat-web
+	$(GO) run ./examples/chat -addr localhost:4000 -web examples/chat/web/dist -data examples/chat/data
+
+chat-web:
+	cd examples/chat/web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
 conformance:
 	$(GO) run ./examples/conformance
+
+# bench: the load tests of docs/benchmarks.md (several minutes; run alone).
+bench:
+	./scripts/bench.sh
