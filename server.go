@@ -2,6 +2,7 @@ package suzaku
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,23 @@ type Config struct {
 	// ShutdownTimeout bounds the drain after the serve context is done.
 	// Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// TLS, when set, makes Run and Serve speak HTTPS with HTTP/2 and
+	// HTTP/1.1 (ALPN). See [DevCertificate] for development.
+	TLS *tls.Config
+	// H2C serves HTTP/2 without TLS (prior knowledge) beside HTTP/1.1, for
+	// a TLS-terminating proxy that speaks HTTP/2 to the server. WebSocket
+	// always uses HTTP/1.1.
+	H2C bool
+	// ReadHeaderTimeout bounds reading a request's headers. Zero means 10 s.
+	// There is no ReadTimeout or WriteTimeout: LongPoll holds requests for
+	// its window and WebSocket connections live on; bodies are bounded by
+	// size (package api) instead.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Zero means
+	// 120 s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds request headers. Zero means 64 KiB.
+	MaxHeaderBytes int
 	// Logger receives the server's errors and supervision events. Nil
 	// discards.
 	Logger *slog.Logger
@@ -125,9 +143,22 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.http = &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
+		IdleTimeout:       orDefault(cfg.IdleTimeout, 120*time.Second),
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		Protocols:         new(http.Protocols),
+	}
+	if s.http.MaxHeaderBytes == 0 {
+		s.http.MaxHeaderBytes = 64 << 10
+	}
+	s.http.Protocols.SetHTTP1(true)
+	if cfg.TLS != nil {
+		s.http.TLSConfig = cfg.TLS.Clone()
+		s.http.Protocols.SetHTTP2(true)
+	}
+	if cfg.H2C {
+		s.http.Protocols.SetUnencryptedHTTP2(true)
 	}
 	return s, nil
 }
@@ -165,7 +196,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	supDone := sup.ServeBackground(ctx)
 
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.cfg.TLS != nil {
+			errc <- s.http.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -204,4 +241,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		sockets <- err
 	}()
 	return errors.Join(s.http.Shutdown(ctx), <-sockets)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

@@ -2,6 +2,7 @@ package suzaku_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -117,4 +118,72 @@ func TestServerConfig(t *testing.T) {
 	socket, _ := channel.NewSocket(channel.Config{})
 	_, err := suzaku.New(suzaku.Config{Socket: socket, WebSocket: transportWithBadOrigin()})
 	testutil.Error(t, err)
+}
+
+// TestServerProtocols checks HTTP/2 over TLS, h2c, and WebSocket over TLS
+// (which takes the reader-goroutine path: TLS cannot go to epoll).
+func TestServerProtocols(t *testing.T) {
+	t.Parallel()
+	cert, err := suzaku.DevCertificate()
+	testutil.Success(t, err)
+	router := &channel.Router{}
+	testutil.Success(t, router.Handle("echo:*", func() channel.Handler { return echo{} }))
+	socket, _ := channel.NewSocket(channel.Config{Router: router})
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) })
+	tests := []struct {
+		name   string
+		cfg    suzaku.Config
+		scheme string
+		client *http.Client
+		want   string
+	}{
+		{"tls", suzaku.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, "https",
+			&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}, "HTTP/2.0"},
+		{"h2c", suzaku.Config{H2C: true}, "http", &http.Client{Transport: h2cTransport()}, "HTTP/2.0"},
+		{"plain", suzaku.Config{}, "http", http.DefaultClient, "HTTP/1.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tt.cfg
+			cfg.Handler, cfg.Socket = hello, socket
+			srv, err := suzaku.New(cfg)
+			testutil.Success(t, err)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			testutil.Success(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ctx, ln) }()
+			defer func() { cancel(); <-served }()
+
+			resp, err := tt.client.Get(tt.scheme + "://" + ln.Addr().String() + "/")
+			testutil.Success(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			testutil.Equal(t, "protocol", string(body), tt.want)
+
+			ws := "ws"
+			if tt.scheme == "https" {
+				ws = "wss"
+			}
+			dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer dcancel()
+			sock, err := client.Dial(dctx, ws+"://"+ln.Addr().String()+"/socket/websocket",
+				&client.Config{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+			testutil.Success(t, err)
+			defer sock.Close()
+			ch := sock.Channel("echo:1", nil)
+			_, err = ch.Join(dctx)
+			testutil.Success(t, err)
+			r, err := ch.Push(dctx, "hi", map[string]int{"n": 2})
+			testutil.Success(t, err)
+			testutil.Equal(t, "echo", string(r.Response), `{"n":2}`)
+		})
+	}
+}
+
+func h2cTransport() *http.Transport {
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return tr
 }

@@ -59,6 +59,12 @@ type WebSocketConfig struct {
 	// is disconnected with 1013 (try again later). Zero means
 	// DefaultWriteQueueLimit.
 	WriteQueueLimit int
+	// DrainBatch and DrainInterval pace Shutdown: it closes DrainBatch
+	// connections, waits DrainInterval, closes the next batch, so that a
+	// restart does not bring every client back at the same instant (as
+	// Phoenix's drainer). Zero means 10,000 and 2 s.
+	DrainBatch    int
+	DrainInterval time.Duration
 	// DisableEventLoop gives every connection a reader goroutine, as on
 	// platforms without the event loop (and for TLS connections, always).
 	// The event loop (Linux) reads idle connections with no goroutine and
@@ -105,6 +111,12 @@ func NewWebSocket(cfg WebSocketConfig) (*WebSocket, error) {
 	}
 	if cfg.WriteQueueLimit <= 0 {
 		cfg.WriteQueueLimit = DefaultWriteQueueLimit
+	}
+	if cfg.DrainBatch <= 0 {
+		cfg.DrainBatch = 10_000
+	}
+	if cfg.DrainInterval <= 0 {
+		cfg.DrainInterval = 2 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -238,19 +250,32 @@ func (h *WebSocket) Conns() int {
 }
 
 // Shutdown closes every connection with 1012 (service restart), so that
-// clients reconnect to another node or to this one once it is back, and
-// waits until they are gone or ctx is done.
+// clients reconnect to another node or to this one once it is back, in
+// batches of DrainBatch every DrainInterval, and waits until they are gone
+// or ctx is done.
 func (h *WebSocket) Shutdown(ctx context.Context) error {
+	defer h.cancel()
 	h.mu.Lock()
 	conns := make([]*wsConn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
 	}
 	h.mu.Unlock()
-	for _, c := range conns {
-		c.Close(CloseServiceRestart, "server shutting down")
+	for len(conns) > 0 {
+		n := min(len(conns), h.cfg.DrainBatch)
+		for _, c := range conns[:n] {
+			c.Close(CloseServiceRestart, "server shutting down")
+		}
+		conns = conns[n:]
+		if len(conns) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(h.cfg.DrainInterval):
+		}
 	}
-	defer h.cancel()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for h.Conns() > 0 {

@@ -414,3 +414,42 @@ func TestWebSocketCloseCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketShutdownBatches closes connections in batches: the last
+// one gets its close frame only after the first batch has gone.
+func TestWebSocketShutdownBatches(t *testing.T) {
+	t.Parallel()
+	sock, _ := channel.NewSocket(channel.Config{})
+	h, err := transport.NewWebSocket(transport.WebSocketConfig{Socket: sock, DrainBatch: 2, DrainInterval: 300 * time.Millisecond})
+	testutil.Success(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	conns := []*rawConn{dial(t, srv), dial(t, srv), dial(t, srv)}
+	testutil.CheckFor(t, 5*time.Second, func() error {
+		if n := h.Conns(); n != 3 {
+			return fmt.Errorf("%d conns", n)
+		}
+		return nil
+	})
+	type closed struct{ code, left int }
+	got := make(chan closed, 3)
+	for _, c := range conns {
+		go func() {
+			code := c.closeCode()
+			got <- closed{code, h.Conns()}
+			c.nc.Close() // as a browser answers the close: the server lets go at once
+		}()
+	}
+	testutil.Success(t, h.Shutdown(context.Background()))
+	var lefts []int
+	for range 3 {
+		c := <-got
+		testutil.Equal(t, "close code", c.code, transport.CloseServiceRestart)
+		lefts = append(lefts, c.left)
+	}
+	// The third close frame arrived after the first two connections were
+	// gone: at most one connection was left when it came.
+	if lefts[2] > 1 {
+		t.Fatalf("connections left when each close frame arrived: %v; want the last batch alone", lefts)
+	}
+}
