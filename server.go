@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thejerf/suture/v4"
@@ -89,6 +90,10 @@ type Server struct {
 	ws   *transport.WebSocket
 	lp   *transport.LongPoll
 	http *http.Server
+
+	mu       sync.Mutex
+	fresh    map[net.Conn]struct{} // accepted, no request yet (see Shutdown)
+	draining bool
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -148,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		Protocols:         new(http.Protocols),
+		ConnState:         s.connState,
 	}
 	if s.http.MaxHeaderBytes == 0 {
 		s.http.MaxHeaderBytes = 64 << 10
@@ -227,6 +233,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Shutdown drains the server: it stops accepting, waits for in-flight
 // requests, and closes every socket with 1012 so that clients reconnect.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// http.Server.Shutdown waits up to 5 s for connections that never sent
+	// a request (browsers and fetch open spare ones): close them now.
+	s.mu.Lock()
+	s.draining = true
+	for c := range s.fresh {
+		c.Close()
+	}
+	s.fresh = nil
+	s.mu.Unlock()
 	// Sockets first, alongside HTTP: held long polls would keep
 	// http.Server.Shutdown waiting for a whole window.
 	sockets := make(chan error, 1)
@@ -248,4 +263,23 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// connState keeps the connections that have not sent a request yet.
+func (s *Server) connState(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		if s.draining {
+			c.Close()
+			return
+		}
+		if s.fresh == nil {
+			s.fresh = make(map[net.Conn]struct{})
+		}
+		s.fresh[c] = struct{}{}
+	default:
+		delete(s.fresh, c)
+	}
 }

@@ -238,6 +238,11 @@ func (s *Session) reply(joinRef, ref, topic, status string, response any) {
 		Event: wire.EventReply, Status: status, Payload: data, Binary: bin}
 	if err := s.send(&m); err != nil {
 		s.sock.log.Debug("send reply", "topic", topic, "err", err)
+		if bin {
+			// The transport cannot carry bytes (LongPoll): say so rather
+			// than leave the client waiting for its timeout.
+			s.reply(joinRef, ref, topic, wire.StatusError, Reason("binary replies are not supported on this transport"))
+		}
 	}
 }
 

@@ -97,8 +97,9 @@ func TestLongPollMaxBatch(t *testing.T) {
 }
 
 // TestLongPollBinary: a base64 line is a binary push; the reply to it
-// would be a binary frame, which LongPoll cannot carry: it is dropped, and
-// Push of a binary payload fails with ErrLongPollBinary.
+// would be a binary frame, which LongPoll cannot carry: the client gets an
+// error reply instead, and Push of a binary payload fails with
+// ErrLongPollBinary.
 func TestLongPollBinary(t *testing.T) {
 	t.Parallel()
 	env := newLP(t, transport.LongPollConfig{})
@@ -108,10 +109,9 @@ func TestLongPollBinary(t *testing.T) {
 	testutil.Equal(t, "captured form", binaryLine(t, "3", "5", "room:lobby", "bin", []byte{1, 2, 3}), "AAEBCgMzNXJvb206bG9iYnliaW4BAgM=")
 	testutil.Equal(t, "post", c.post(bin).Raw, `{"status":200}`)
 	testutil.Equal(t, "post", c.post(`["1","3","room:bin","echo",{"after":true}]`, `["1","4","room:bin","push_binary",{}]`).Raw, `{"status":200}`)
-	// The channel handles its messages in order: had the binary reply been
-	// sent, it would come between these.
-	testutil.Equal(t, "messages", c.collect(3), []string{
+	testutil.Equal(t, "messages", c.collect(4), []string{
 		`["1",null,"room:bin","binary_received",{"bytes":3}]`,
+		`["1","2","room:bin","phx_reply",{"response":{"reason":"binary replies are not supported on this transport"},"status":"error"}]`,
 		`["1","3","room:bin","phx_reply",{"response":{"after":true},"status":"ok"}]`,
 		`["1","4","room:bin","phx_reply",{"response":{"err":"` + transport.ErrLongPollBinary.Error() + `"},"status":"ok"}]`,
 	})
