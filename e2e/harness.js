@@ -1,6 +1,7 @@
 // Harness for the end-to-end suites: it builds examples/conformance, runs one app
 // instance per test file on a free loopback port, and offers helpers around the
-// official phoenix client and a raw, frame-level `ws` client.
+// official phoenix client (over WebSocket or LongPoll, with its JS Presence), a
+// raw, frame-level `ws` client and a raw LongPoll client over fetch.
 //
 // Tests never sleep to assert: every helper waits on an event with a timeout.
 //
@@ -16,16 +17,31 @@ import { tmpdir } from "node:os"
 import net from "node:net"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Socket } from "phoenix"
+import { Socket, LongPoll, Presence } from "phoenix"
 import WebSocket from "ws"
 
-export { Socket, WebSocket }
+export { Socket, LongPoll, Presence, WebSocket }
 
 const e2eDir = path.dirname(fileURLToPath(import.meta.url))
 export const repoRoot = path.resolve(e2eDir, "..")
 
 // Default wait for anything the server should do promptly.
 export const WAIT_MS = 5000
+
+// The phoenix client's transports. Over LongPoll, phoenix 1.8.16 talks HTTP with
+// the global fetch and AbortController of Node 20 (ajax.js takes fetch when
+// there is no XMLHttpRequest), so the client runs unmodified and unpolyfilled.
+export const TRANSPORTS = [
+  { name: "websocket", transport: WebSocket },
+  { name: "longpoll", transport: LongPoll },
+]
+export const WEBSOCKET = TRANSPORTS[0]
+export const LONGPOLL = TRANSPORTS[1]
+
+// transportName names a phoenix socket's current transport.
+export function transportName(sock) {
+  return sock.transport === LongPoll ? "longpoll" : "websocket"
+}
 
 // ---------------------------------------------------------------------------
 // Unique names
@@ -99,6 +115,8 @@ export class App {
       if (proc.exitCode !== null || proc.signalCode !== null) resolve({ code: proc.exitCode, signal: proc.signalCode })
       else proc.once("exit", (code, signal) => resolve({ code, signal }))
     })
+    // closed resolves once the process exited and its output was read to the end.
+    this.closed = new Promise((resolve) => proc.once("close", resolve))
   }
 
   // socketURL is the endpoint given to phoenix's Socket.
@@ -108,6 +126,13 @@ export class App {
   wsEndpoint(params = {}) {
     const q = new URLSearchParams(params).toString()
     return `${this.wsURL}/socket/websocket${q ? "?" + q : ""}`
+  }
+
+  // lpEndpoint is the raw LongPoll URL with a query string built from params
+  // (an object, or an array of [key, value] pairs to repeat a key).
+  lpEndpoint(params = {}) {
+    const q = new URLSearchParams(params).toString()
+    return `${this.httpURL}/socket/longpoll${q ? "?" + q : ""}`
   }
 
   log() {
@@ -141,6 +166,8 @@ export async function startApp({ name = "app", readyTimeoutMs = 60000 } = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   })
   proc.stderr.pipe(logStream, { end: false })
+  const stderr = []
+  proc.stderr.on("data", (chunk) => stderr.push(chunk))
   let buf = ""
   const addr = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -168,7 +195,9 @@ export async function startApp({ name = "app", readyTimeoutMs = 60000 } = {}) {
   })
   proc.stdout.removeAllListeners("data")
   proc.stdout.pipe(logStream, { end: false })
-  return new App(proc, addr, logPath)
+  const app = new App(proc, addr, logPath)
+  app.stderr = () => Buffer.concat(stderr).toString("utf8")
+  return app
 }
 
 // ---------------------------------------------------------------------------
@@ -235,11 +264,15 @@ export class Recorder {
 // phoenix client helpers
 
 // Session tracks every socket and raw client a test opens and closes them all.
+// Its sockets use the transport tr (an entry of TRANSPORTS) unless a socket's
+// options name another.
 export class Session {
-  constructor(app) {
+  constructor(app, tr = WEBSOCKET) {
     this.app = app
+    this.tr = tr
     this.sockets = []
     this.raws = []
+    this.lps = []
   }
 
   // socket creates (but does not connect) a phoenix Socket for user.
@@ -247,7 +280,7 @@ export class Session {
   socket(user, opts = {}) {
     const params = opts.params !== undefined ? opts.params : { user }
     const s = new Socket(this.app.socketURL, {
-      transport: WebSocket,
+      transport: this.tr.transport,
       timeout: WAIT_MS,
       reconnectAfterMs: () => 20,
       rejoinAfterMs: () => 200,
@@ -273,10 +306,18 @@ export class Session {
     return r
   }
 
+  // lp opens a raw LongPoll session (see LPRaw.open).
+  async lp(params, opts) {
+    const l = await LPRaw.open(this.app, params, opts)
+    this.lps.push(l)
+    return l
+  }
+
   async close() {
     for (const s of this.sockets) {
       try { s.disconnect() } catch { /* already gone */ }
     }
+    for (const l of this.lps) l.close()
     await Promise.all(this.raws.map((r) => r.close()))
   }
 }
@@ -355,6 +396,79 @@ export function waitEvent(channel, event, pred = () => true, timeout = WAIT_MS) 
   const d = deferred()
   const ref = channel.on(event, (payload) => { if (pred(payload)) d.resolve(payload) })
   return withTimeout(d.promise, timeout, `"${event}" on ${channel.topic}`).finally(() => channel.off(event, ref))
+}
+
+// ---------------------------------------------------------------------------
+// Presence (phoenix's JS Presence class, PROTOCOL.md §6.3)
+
+const copy = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)))
+
+// refsOf turns a presence map ({key: {metas: [...]}}, as in presence_state or
+// Presence's state) into {key: [phx_ref, ...]} with the refs sorted.
+export function refsOf(state) {
+  const out = {}
+  for (const key of Object.keys(state).sort()) out[key] = state[key].metas.map((m) => m.phx_ref).sort()
+  return out
+}
+
+// countsOf turns a presence map into {key: number of metas}, keys sorted.
+export function countsOf(state) {
+  const out = {}
+  for (const key of Object.keys(state).sort()) out[key] = state[key].metas.length
+  return out
+}
+
+// sortKeys returns obj with its keys in sorted order (for comparing as JSON).
+export function sortKeys(obj) {
+  return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]))
+}
+
+// PresenceProbe is a JS Presence on a channel (make it before the join, as an
+// app does) whose onJoin, onLeave and onSync are recorded.
+export class PresenceProbe {
+  constructor(channel, name = channel.topic) {
+    this.name = name
+    this.presence = new Presence(channel)
+    this.syncs = 0
+    this.joins = new Recorder(`presence onJoin (${name})`)
+    this.leaves = new Recorder(`presence onLeave (${name})`)
+    this.waiters = new Set()
+    this.presence.onJoin((key, current, joined) => this.joins.push({ key, current: copy(current), joined: copy(joined) }))
+    this.presence.onLeave((key, current, left) => this.leaves.push({ key, current: copy(current), left: copy(left) }))
+    this.presence.onSync(() => {
+      this.syncs++
+      for (const w of this.waiters) w()
+    })
+  }
+
+  // list is Presence.list() as {key: metas}.
+  list() {
+    return Object.fromEntries(this.presence.list((key, p) => [key, copy(p.metas)]))
+  }
+
+  // state is Presence.list() as {key: {metas}}, the shape of presence_state.
+  state() {
+    return Object.fromEntries(this.presence.list((key, p) => [key, { metas: copy(p.metas) }]))
+  }
+
+  refs() { return refsOf(this.state()) }
+  counts() { return countsOf(this.state()) }
+
+  // until resolves once pred(this) holds, checking now and after every onSync.
+  until(pred, { timeout = WAIT_MS, what } = {}) {
+    if (pred(this)) return Promise.resolve(this)
+    const d = deferred()
+    const check = () => { if (pred(this)) d.resolve(this) }
+    this.waiters.add(check)
+    return withTimeout(d.promise, timeout, () => `${what || `presence of ${this.name} matching ${pred}`}; list is ${JSON.stringify(this.list())}`)
+      .finally(() => this.waiters.delete(check))
+  }
+
+  // untilCounts waits until the list has exactly these keys with these numbers of metas.
+  untilCounts(counts, opts = {}) {
+    const want = JSON.stringify(sortKeys(counts))
+    return this.until((p) => JSON.stringify(p.counts()) === want, { what: `presence of ${this.name} with ${want}`, ...opts })
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -483,6 +597,146 @@ export function upgradeStatus(url, opts = {}) {
 }
 
 // ---------------------------------------------------------------------------
+// Raw LongPoll client (PROTOCOL.md §5)
+
+// lpRequest sends one request to url and resolves with {http, headers, text,
+// body}: the HTTP status, the headers, the raw text and the parsed JSON body
+// (null when the text is not JSON).
+export async function lpRequest(url, { method = "GET", headers = {}, body, signal } = {}) {
+  const res = await fetch(url, { method, headers, body, signal })
+  const text = await res.text()
+  let parsed = null
+  try { parsed = JSON.parse(text) } catch { /* not JSON */ }
+  return { http: res.status, headers: res.headers, text, body: parsed }
+}
+
+// LPRaw is a LongPoll session driven by hand: it polls with its session token
+// and records the frames of every 200 poll (parsed; presence_* frames skipped,
+// as Raw does). Params are [key, value] pairs so that a key can repeat; the
+// session token is appended last, as phoenix.js does.
+export class LPRaw {
+  constructor(app, params, token) {
+    this.app = app
+    this.params = params
+    this.token = token
+    this.frames = new Recorder("longpoll frames")
+    this.cursor = 0
+    this.polls = [] // every poll answer: {http, headers, text, body}
+    this.inflight = new Set()
+  }
+
+  // open runs the handshake (a GET without a session token) and resolves with
+  // the session; the answer is in .opened. It throws unless the answer is a 410
+  // with a token. params: an object or [key, value] pairs; vsn=2.0.0 is added
+  // unless given (vsn: null leaves it out).
+  static async open(app, params = {}, { headers = {} } = {}) {
+    let pairs = Array.isArray(params) ? params.slice() : Object.entries(params)
+    if (!pairs.some(([k]) => k === "vsn")) pairs.push(["vsn", "2.0.0"])
+    pairs = pairs.filter(([, v]) => v !== null)
+    const r = await lpRequest(app.lpEndpoint(pairs), { headers })
+    if (!r.body || r.body.status !== 410 || typeof r.body.token !== "string") {
+      throw new Error(`LongPoll handshake: got HTTP ${r.http} ${r.text}, want {"status":410,"token":…}`)
+    }
+    const lp = new LPRaw(app, pairs, r.body.token)
+    lp.opened = r
+    return lp
+  }
+
+  // url is the endpoint with the params and, unless token is null, the
+  // session token as the last "token" param.
+  url(token = this.token) {
+    const pairs = token === null ? this.params : [...this.params, ["token", token]]
+    return this.app.lpEndpoint(pairs)
+  }
+
+  // request sends a request that is aborted by close().
+  async request(opts = {}, url = this.url()) {
+    const ctl = new AbortController()
+    this.inflight.add(ctl)
+    try {
+      return await lpRequest(url, { ...opts, signal: ctl.signal })
+    } finally {
+      this.inflight.delete(ctl)
+    }
+  }
+
+  // post sends frames: an array of lines (V2 arrays or base64 strings) joined
+  // with sep as ndjson, or a string body sent as is with contentType.
+  post(lines, { contentType = "application/x-ndjson", sep = "\n", headers = {}, url } = {}) {
+    const body = typeof lines === "string" ? lines : lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join(sep)
+    return this.request({ method: "POST", headers: { "content-type": contentType, ...headers }, body }, url)
+  }
+
+  // postOk posts and fails unless the answer is HTTP 200 {"status":200}.
+  async postOk(lines, opts) {
+    const r = await this.post(lines, opts)
+    if (r.http !== 200 || r.text !== '{"status":200}') throw new Error(`LongPoll POST: got HTTP ${r.http} ${r.text}, want 200 {"status":200}`)
+    return r
+  }
+
+  // poll sends one GET and records the frames of a 200 answer.
+  async poll(opts = {}) {
+    const r = await this.request({ method: "GET", headers: { accept: "application/json", ...(opts.headers || {}) } }, opts.url)
+    this.polls.push(r)
+    if (r.body && r.body.status === 200 && Array.isArray(r.body.messages)) {
+      for (const m of r.body.messages) {
+        let f
+        try { f = typeof m === "string" ? JSON.parse(m) : { notAString: m } } catch { f = { unparsable: m } }
+        if (isPresence(f)) continue
+        this.frames.push(f)
+      }
+    }
+    return r
+  }
+
+  // startPolling polls in a loop, in the background, until close() or until
+  // an answer other than 200 or 204 (kept in .ended). next() starts it; a
+  // test that wants to see single polls calls poll() itself instead.
+  startPolling() {
+    if (this.looping) return
+    this.looping = (async () => {
+      while (!this.closed) {
+        const r = await this.poll().catch((err) => ({ error: err }))
+        if (r.error || !r.body || ![200, 204].includes(r.body.status)) { this.ended = r; break }
+      }
+    })()
+  }
+
+  // next resolves with the next frame (in arrival order, after the ones
+  // already consumed) that matches pred, polling in the background.
+  async next(pred = () => true, timeout = WAIT_MS, what = "next longpoll frame") {
+    this.startPolling()
+    const from = this.cursor
+    const f = await this.frames.waitFor(pred, {
+      timeout, from,
+      what: () => `${what}; frames since: ${JSON.stringify(this.frames.items.slice(from))}; last poll: ${this.polls.length ? this.polls[this.polls.length - 1].text : "none"}${this.ended ? `; polling ended: ${this.ended.error || this.ended.text}` : ""}`,
+    })
+    this.cursor = this.frames.items.indexOf(f, from) + 1
+    return f
+  }
+
+  // reply waits for the phx_reply with ref on topic.
+  reply(topic, ref, timeout = WAIT_MS) {
+    return this.next((f) => Array.isArray(f) && f[1] === ref && f[2] === topic && f[3] === "phx_reply",
+      timeout, `phx_reply ref ${ref} on ${topic}`)
+  }
+
+  // join posts a phx_join and returns its reply frame.
+  async join(topic, payload = {}, joinRef = uid("j"), ref = joinRef) {
+    await this.postOk([[joinRef, ref, topic, "phx_join", payload]])
+    return this.reply(topic, ref)
+  }
+
+  // close stops polling and cancels the requests in flight; the session
+  // itself stays until the server times it out.
+  close() {
+    this.closed = true
+    for (const ctl of this.inflight) ctl.abort()
+    this.inflight.clear()
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Binary frames (PROTOCOL.md §2.3)
 
 // encodeBinaryPush builds a client→server push: kind 0, four u8 lengths.
@@ -527,19 +781,29 @@ export function decodeBinary(buf) {
 // Test wiring
 
 // session returns a Session whose sockets and raw clients are closed when the
-// test t ends.
-export function session(t, app) {
-  const s = new Session(app)
+// test t ends; its sockets use transport tr (WebSocket by default).
+export function session(t, app, tr = WEBSOCKET) {
+  const s = new Session(app, tr)
   t.after(() => s.close())
   return s
 }
 
 // useApp starts one app for the calling test file (in before) and stops it
 // (in after); the returned object's .app is set once started.
+// After the stop, it fails if the race detector (SUZAKU_E2E_RACE=1) reported
+// a data race in the app.
 export function useApp(hooks, name) {
   const holder = { app: null }
   hooks.before(async () => { holder.app = await startApp({ name }) })
-  hooks.after(async () => { if (holder.app) await holder.app.stop() })
+  hooks.after(async () => {
+    const app = holder.app
+    if (!app) return
+    await app.stop()
+    await withTimeout(app.closed, 5000, "the app's output to end").catch(() => {})
+    const out = app.stderr()
+    const i = out.indexOf("WARNING: DATA RACE")
+    if (i >= 0) throw new Error(`the race detector reported a data race in the app (log ${app.logPath}):\n${out.slice(i, i + 6000)}`)
+  })
   return holder
 }
 

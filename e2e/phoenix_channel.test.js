@@ -1,10 +1,11 @@
 // The official phoenix client (1.8.16) against examples/conformance: joins and
-// every handle_in event of the room:* channel (CONFORMANCE.md).
+// every handle_in event of the room:* channel (CONFORMANCE.md), each over
+// WebSocket and over LongPoll.
 
 import { describe, test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import {
-  useApp, session, uid, join, joinOk, push, pushOk, outcome, record, waitEvent, Recorder, assertAlive,
+  useApp, session, uid, join, joinOk, push, pushOk, outcome, record, waitEvent, Recorder, assertAlive, TRANSPORTS,
 } from "./harness.js"
 
 const room = () => `room:${uid("chan")}`
@@ -18,11 +19,12 @@ function joinTracked(ch) {
   return { oks, errors }
 }
 
-describe("phoenix channel: joins", () => {
-  const h = useApp({ before, after }, "phoenix_channel_join")
+// One app serves every suite of this file.
+const h = useApp({ before, after }, "phoenix_channel")
 
+for (const tr of TRANSPORTS) describe(`phoenix channel: joins [${tr.name}]`, () => {
   test("join ok replies {topic, user}", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const user = uid("bob")
     const sock = await s.connected(user)
     const topic = room()
@@ -30,7 +32,7 @@ describe("phoenix channel: joins", () => {
   })
 
   test("join room:private as a non-admin is refused with unauthorized", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("admin")) // starts with admin but is not admin
     const ch = sock.channel("room:private")
     assert.deepEqual(await join(ch), { status: "error", response: { reason: "unauthorized" } })
@@ -38,13 +40,13 @@ describe("phoenix channel: joins", () => {
   })
 
   test("join room:private as admin is ok", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected("admin")
     assert.deepEqual(await joinOk(sock.channel("room:private")), { topic: "room:private", user: "admin" })
   })
 
   test("join with fail:true is refused with join failed", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("f"))
     const ch = sock.channel(room(), { fail: true })
     assert.deepEqual(await join(ch), { status: "error", response: { reason: "join failed" } })
@@ -52,7 +54,7 @@ describe("phoenix channel: joins", () => {
   })
 
   test("a crash in join answers join crashed and the connection's other channels keep working", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const user = uid("c")
     const sock = await s.connected(user)
     const good = sock.channel(room())
@@ -73,7 +75,7 @@ describe("phoenix channel: joins", () => {
 
   for (const topic of ["nosuch:topic", "rooms:lobby", "bench"]) {
     test(`join of an unmatched topic (${topic}) is refused with unmatched topic`, async (t) => {
-      const s = session(t, h.app)
+      const s = session(t, h.app, tr)
       const sock = await s.connected(uid("u"))
       const ch = sock.channel(topic)
       assert.deepEqual(await join(ch), { status: "error", response: { reason: "unmatched topic" } })
@@ -86,12 +88,10 @@ describe("phoenix channel: joins", () => {
   })
 })
 
-describe("phoenix channel: handle_in", () => {
-  const h = useApp({ before, after }, "phoenix_channel_in")
-
+for (const tr of TRANSPORTS) describe(`phoenix channel: handle_in [${tr.name}]`, () => {
   // pair connects two users and joins both to one fresh topic.
   async function pair(t) {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const topic = room()
     const ua = uid("a"), ub = uid("b")
     const a = await s.connected(ua)
@@ -129,7 +129,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("echo replies with the same payload", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("e"))
     const ch = sock.channel(room())
     await joinOk(ch)
@@ -139,7 +139,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("error_reply replies error {reason: requested}", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("er"))
     const ch = sock.channel(room())
     await joinOk(ch)
@@ -147,7 +147,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("no_reply never replies: the push times out and the channel keeps working", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("nr"))
     const ch = sock.channel(room())
     await joinOk(ch)
@@ -156,7 +156,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("count counts this join's events and restarts after a rejoin", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("cnt"))
     const topic = room()
     const ch = sock.channel(topic)
@@ -181,7 +181,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("a slow event and the fast events after it are replied to in order", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("slow"))
     const ch = sock.channel(room())
     await joinOk(ch)
@@ -198,7 +198,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("push_me pushes the event to this client, then replies ok {}", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("pm"))
     const ch = sock.channel(room())
     await joinOk(ch)
@@ -215,7 +215,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("stop replies ok {}, then the channel closes and does not rejoin", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("stop"))
     const ch = sock.channel(room())
     const { oks } = joinTracked(ch)
@@ -234,7 +234,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("tick_ms makes the channel push ticks n = 1, 2, 3", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const sock = await s.connected(uid("tick"))
     const ch = sock.channel(room(), { tick_ms: 20 })
     const ticks = record(ch, "tick")
@@ -244,7 +244,7 @@ describe("phoenix channel: handle_in", () => {
   })
 
   test("crash errors the channel, which rejoins by itself with a fresh state", async (t) => {
-    const s = session(t, h.app)
+    const s = session(t, h.app, tr)
     const user = uid("crash")
     const sock = await s.connected(user)
     const topic = room()
@@ -279,19 +279,44 @@ describe("phoenix channel: handle_in", () => {
     assert.equal(errorsB.items.length, 0)
   })
 
-  test("a binary echo comes back as the same bytes in an ArrayBuffer", async (t) => {
-    const s = session(t, h.app)
-    const sock = await s.connected(uid("bin"))
-    const ch = sock.channel(room())
-    await joinOk(ch)
-    const bytes = new Uint8Array([0, 1, 2, 127, 128, 254, 255, 0x7b, 0x22])
-    const r = await push(ch, "echo", bytes.buffer.slice(0))
-    assert.equal(r.status, "ok")
-    assert.ok(r.response instanceof ArrayBuffer, `response is ${Object.prototype.toString.call(r.response)}, want ArrayBuffer`)
-    assert.deepEqual([...new Uint8Array(r.response)], [...bytes])
-    // JSON still works on the same channel afterwards.
-    assert.deepEqual(await pushOk(ch, "echo", { json: true }), { json: true })
-  })
+  if (tr.name === "websocket") {
+    test("a binary echo comes back as the same bytes in an ArrayBuffer", async (t) => {
+      const s = session(t, h.app, tr)
+      const sock = await s.connected(uid("bin"))
+      const ch = sock.channel(room())
+      await joinOk(ch)
+      const bytes = new Uint8Array([0, 1, 2, 127, 128, 254, 255, 0x7b, 0x22])
+      const r = await push(ch, "echo", bytes.buffer.slice(0))
+      assert.equal(r.status, "ok")
+      assert.ok(r.response instanceof ArrayBuffer, `response is ${Object.prototype.toString.call(r.response)}, want ArrayBuffer`)
+      assert.deepEqual([...new Uint8Array(r.response)], [...bytes])
+      // JSON still works on the same channel afterwards.
+      assert.deepEqual(await pushOk(ch, "echo", { json: true }), { json: true })
+    })
+  } else {
+    // LongPoll carries server→client text frames only (PROTOCOL §2.3): the
+    // client's binary push travels as a base64 ndjson line and reaches the
+    // channel, but the binary reply cannot be sent: the client gets an
+    // error reply saying so instead.
+    test("a binary echo reaches the channel, gets an error reply instead of bytes, and the session goes on", async (t) => {
+      const s = session(t, h.app, tr)
+      const sock = await s.connected(uid("bin"))
+      const ch = sock.channel(room())
+      await joinOk(ch)
+      const bytes = new Uint8Array([0, 1, 2, 127, 128, 254, 255, 0x7b, 0x22])
+      const echo = ch.push("echo", bytes.buffer.slice(0), 1500)
+      const echoOutcome = outcome(echo)
+      // count is handled after the echo on the same channel, and replies of one
+      // channel come in order: once count's reply is here, an echo reply would be too.
+      assert.deepEqual(await pushOk(ch, "count"), { n: 2 }, "the binary push was not handled by the channel")
+      const sentBinary = sock.sent.items.find((m) => m.ref === echo.ref)
+      assert.ok(sentBinary && sentBinary.payload instanceof ArrayBuffer, "the client did not send the echo as binary")
+      assert.deepEqual(await echoOutcome, { status: "error", response: { reason: "binary replies are not supported on this transport" } })
+      assert.deepEqual(await pushOk(ch, "echo", { json: true }), { json: true })
+      assert.deepEqual(await pushOk(ch, "count"), { n: 4 })
+      assert.equal(sock.closes.items.length, 0, "the LongPoll session was lost")
+    })
+  }
 
   test("the app is still healthy after this group", async () => {
     await assertAlive(h.app)
