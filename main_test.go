@@ -1,0 +1,11 @@
+package suzaku_test
+
+import (
+	"testing"
+
+	"github.com/suzaku-go/suzaku/internal/testutil"
+)
+
+// TestMain fails the package's tests if goroutines outlive them: Serve
+// must stop everything it started.
+func TestMain(m *testing.M) { testutil.Main(m) }
