@@ -92,7 +92,7 @@ node --test --test-timeout=120000 \
 
 pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n 1)"
 fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n 1)"
-echo "chat e2e: ${pass:-0} passed, ${fail:-0} failed"
+echo "chat-e2e: ${pass:-0} passed, ${fail:-0} failed"
 if [ "$status" -eq 0 ] && [ "${fail:-0}" != "0" ]; then status=1; fi
 if [ "$status" -eq 0 ] && [ "${pass:-0}" = "0" ]; then echo "chat e2e: no test ran" >&2; status=1; fi
 exit "$status"
