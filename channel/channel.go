@@ -128,21 +128,32 @@ func (c *Channel) enqueue(m mail) bool {
 // run drains the mailbox, one message at a time.
 func (c *Channel) run() {
 	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 || c.dead {
-			rest := c.queue
-			c.queue = nil
-			c.running = false
-			c.mu.Unlock()
-			c.rejectAll(rest)
+		m, ok := c.next()
+		if !ok {
 			return
 		}
-		m := c.queue[0]
-		c.queue[0] = mail{}
-		c.queue = c.queue[1:]
-		c.mu.Unlock()
 		c.handle(m)
 	}
+}
+
+// next pops the next message. With none left, or once the channel is
+// dead, it gives up the process (running = false), answers what is left
+// and reports false.
+func (c *Channel) next() (mail, bool) {
+	c.mu.Lock()
+	if len(c.queue) == 0 || c.dead {
+		rest := c.queue
+		c.queue = nil
+		c.running = false
+		c.mu.Unlock()
+		c.rejectAll(rest)
+		return mail{}, false
+	}
+	m := c.queue[0]
+	c.queue[0] = mail{}
+	c.queue = c.queue[1:]
+	c.mu.Unlock()
+	return m, true
 }
 
 // rejectAll answers what was left in the mailbox of a dead channel as if
@@ -159,17 +170,12 @@ func (c *Channel) rejectAll(rest []mail) {
 // to its own process for whatever arrived meanwhile.
 func (c *Channel) join(m wire.Message) {
 	c.handleJoin(m)
-	c.mu.Lock()
-	if len(c.queue) == 0 || c.dead {
-		rest := c.queue
-		c.queue = nil
-		c.running = false
-		c.mu.Unlock()
-		c.rejectAll(rest)
-		return
+	if first, ok := c.next(); ok {
+		go func() {
+			c.handle(first)
+			c.run()
+		}()
 	}
-	c.mu.Unlock()
-	go c.run()
 }
 
 func (c *Channel) handle(m mail) {

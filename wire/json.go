@@ -160,6 +160,11 @@ func unquote(raw []byte) (string, bool) {
 
 const hex = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string, escaped as encoding/json
+// does with HTML escaping off: what frames are made of, exported for
+// transports that wrap frames in JSON of their own (LongPoll).
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a JSON string, escaped as encoding/json does
 // with SetEscapeHTML(false): `"`, `\` and control characters are escaped,
 // invalid UTF-8 becomes \ufffd, and U+2028 and U+2029 are escaped.
