@@ -68,6 +68,7 @@ func (a *app) routes(mux *http.ServeMux) error {
 	mux.Handle("GET /api/rooms", mw.Require(revalidate(api.Get(cfg, a.listRooms))))
 	mux.Handle("POST /api/rooms", mw.Require(api.Handle(cfg, a.createRoom)))
 	mux.Handle("GET /api/rooms/{id}/messages", mw.Require(api.Get(cfg, a.history)))
+	mux.Handle("POST /api/logout", mw.Require(api.Get(cfg, a.logout)))
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cfg.WriteError(w, r, api.Error(http.StatusNotFound, api.CodeNotFound, "no such API route"))
 	}))
@@ -103,6 +104,13 @@ func (a *app) login(ctx context.Context, r *http.Request, in credentials) (sessi
 		return session{}, invalid
 	}
 	return a.session(u)
+}
+
+// logout closes every socket of the user (all tabs), which then reconnect
+// and authenticate again. Tokens are stateless: the SPA forgets its own.
+func (a *app) logout(ctx context.Context, r *http.Request) (api.NoContent, error) {
+	id, _ := auth.FromContext(ctx)
+	return api.NoContent{}, auth.Logout(ctx, a.socket.Disconnect, "users_socket", id.Subject)
 }
 
 func (a *app) session(u User) (session, error) {

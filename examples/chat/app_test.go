@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/suzaku-go/suzaku/channel/channeltest"
 	"github.com/suzaku-go/suzaku/internal/testutil"
@@ -201,4 +202,32 @@ func TestChatRoomChannel(t *testing.T) {
 	history, err := a.store.Messages(context.Background(), room.ID, 0, 10)
 	testutil.Success(t, err)
 	testutil.Equal(t, "persisted", len(history), 1)
+}
+
+// TestChatLogout closes every socket of the user who logs out, and only
+// theirs.
+func TestChatLogout(t *testing.T) {
+	t.Parallel()
+	a, srv := testApp(t)
+	cfg, err := a.socketConfig(a.socket.Broker())
+	testutil.Success(t, err)
+	cfg.Broker = a.socket.Broker()
+	h := channeltest.New(t, cfg)
+	ann := signup(t, srv.URL, "ann")
+	bob := signup(t, srv.URL, "bob")
+	annTab1 := h.Connect(map[string]string{"token": ann.token})
+	annTab2 := h.Connect(map[string]string{"token": ann.token})
+	bobTab := h.Connect(map[string]string{"token": bob.token})
+
+	resp, _ := ann.do("POST", "/api/logout", nil)
+	testutil.Equal(t, "logout", resp.StatusCode, 204)
+	testutil.CheckFor(t, 5*time.Second, func() error {
+		if annTab1.CloseCode() != 1001 || annTab2.CloseCode() != 1001 {
+			return fmt.Errorf("ann's tabs: close codes %d and %d, want 1001", annTab1.CloseCode(), annTab2.CloseCode())
+		}
+		return nil
+	})
+	testutil.Equal(t, "bob's socket", bobTab.CloseCode(), 0)
+	resp, _ = call{t: t, base: srv.URL}.do("POST", "/api/logout", nil)
+	testutil.Equal(t, "logout without a token", resp.StatusCode, 401)
 }

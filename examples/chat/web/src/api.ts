@@ -113,6 +113,8 @@ export const api = {
     request<AuthResponse>("POST", "/api/login", { name, password }, false),
   rooms: () => request<{ items: Room[] }>("GET", "/api/rooms"),
   createRoom: (name: string) => request<Room>("POST", "/api/rooms", { name }),
+  /** Closes every socket of this user (all tabs) on the server. */
+  logout: () => request<void>("POST", "/api/logout"),
   messages: (roomId: string, cursor: string | null, limit = 50) => {
     const q = new URLSearchParams({ limit: String(limit) })
     if (cursor !== null) q.set("cursor", cursor)

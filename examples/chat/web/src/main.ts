@@ -46,7 +46,10 @@ function signIn(session: Session): SignedIn {
   const unsubscribe = conn.subscribe((v) => renderStatus(status, banner, v))
 
   const logout = h("button", { type: "button", class: "link", testid: "logout" }, "Log out")
-  logout.addEventListener("click", () => signOut())
+  logout.addEventListener("click", () => {
+    // Best effort: the server closes this user's other tabs' sockets too.
+    api.logout().catch(() => {}).finally(() => signOut())
+  })
 
   const main = h("main", { class: "content" })
   const shell = h(
