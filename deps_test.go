@@ -23,6 +23,8 @@ func TestDependencyRules(t *testing.T) {
 		"cache/httpcache":      {},
 		"internal/closecode":   {},
 		"internal/rawbaseline": {"github.com/gobwas/"},
+		"pubsub/redis":         {"pubsub", "github.com/redis/rueidis", "golang.org/x/sys/"},
+		"pubsub/nats":          {"pubsub", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 		"presence":             {"pubsub"},
 		"channel":              {"wire", "pubsub"},
 		"transport":            {"channel", "wire", "pubsub", "internal/closecode", "github.com/gobwas/"},
@@ -40,6 +42,29 @@ func TestDependencyRules(t *testing.T) {
 				continue
 			}
 			t.Errorf("%s depends on %s; allowed: %v", pkg, dep, allowed)
+		}
+	}
+}
+
+// TestDependencyAdapters keeps the broker clients in their adapters: a
+// memory-only user links no Redis or NATS code.
+func TestDependencyAdapters(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		if !strings.HasPrefix(pkg, module) || strings.HasPrefix(pkg, module+"/pubsub/redis") || strings.HasPrefix(pkg, module+"/pubsub/nats") ||
+			strings.HasPrefix(pkg, module+"/cmd/") || strings.HasPrefix(pkg, module+"/examples/") {
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "github.com/redis/") || strings.HasPrefix(imp, "github.com/nats-io/") ||
+				strings.HasPrefix(imp, module+"/pubsub/redis") || strings.HasPrefix(imp, module+"/pubsub/nats") {
+				t.Errorf("%s imports %s: only the adapters (and cmd/, examples/) may", pkg, imp)
+			}
 		}
 	}
 }

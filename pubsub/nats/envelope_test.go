@@ -1,0 +1,88 @@
+package nats
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/suzaku-go/suzaku/pubsub"
+)
+
+func TestNATSEnvelopeRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		only bool
+		node string
+		m    *pubsub.Message
+	}{
+		{name: "Except", node: "a", m: &pubsub.Message{Topic: "room:1", Event: "new_msg", Payload: []byte(`{"body":"hi"}`)}},
+		{name: "Only", only: true, node: "web-2@10.0.0.2", m: &pubsub.Message{Topic: "t", Event: "e", Payload: []byte(`{}`)}},
+		{name: "Binary", node: "a", m: &pubsub.Message{Topic: "t", Event: "e", Payload: []byte{0, 0xff, 1}, Binary: true}},
+		{name: "Empty", node: "n", m: &pubsub.Message{}},
+		{name: "Long", node: string(bytes.Repeat([]byte("n"), 200)), m: &pubsub.Message{
+			Topic: string(bytes.Repeat([]byte("t"), 70000)), Event: "é", Payload: bytes.Repeat([]byte("p"), 1<<17)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := encode(tt.only, tt.node, tt.m)
+			env, err := decode(data)
+			if err != nil {
+				t.Fatalf("decode(encode()) = %v", err)
+			}
+			got := env.msg
+			if env.only != tt.only || string(env.node) != tt.node || got.Topic != tt.m.Topic || got.Event != tt.m.Event ||
+				got.Binary != tt.m.Binary || !bytes.Equal(got.Payload, tt.m.Payload) || got.From != nil {
+				t.Fatalf("decode(encode()) = {%v %q %q %q %v %d bytes}, want {%v %q %q %q %v %d bytes}",
+					env.only, env.node, got.Topic, got.Event, got.Binary, len(got.Payload),
+					tt.only, tt.node, tt.m.Topic, tt.m.Event, tt.m.Binary, len(tt.m.Payload))
+			}
+		})
+	}
+}
+
+// TestNATSEnvelopeBytes pins the version 1 layout.
+func TestNATSEnvelopeBytes(t *testing.T) {
+	t.Parallel()
+	got := encode(true, "b", &pubsub.Message{Topic: "t:1", Event: "ev", Payload: []byte("{}"), Binary: true})
+	want := []byte("\x01\x03\x01b\x03t:1\x02ev{}")
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encode() = %q, want %q", got, want)
+	}
+}
+
+func TestNATSEnvelopeMalformed(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		"", "\x01", "\x00\x00\x01a\x00\x00", "\x02\x00\x01a\x00\x00", "\x01\x04\x01a\x00\x00",
+		"\x01\x00\x00\x00\x00", "\x01\x00\x01", "\x01\x00\x02a", "\x01\x00\x01a\x05ab",
+		"\x01\x00\x01a\x00", "\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
+		"\x01\x00\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+	} {
+		if env, err := decode([]byte(s)); err == nil {
+			t.Errorf("decode(%q) = {%v %q %+v}, want an error", s, env.only, env.node, env.msg)
+		}
+	}
+}
+
+func FuzzNATSEnvelope(f *testing.F) {
+	f.Add(encode(false, "a", &pubsub.Message{Topic: "room:1", Event: "e", Payload: []byte(`{}`)}))
+	f.Add(encode(true, "b", &pubsub.Message{Topic: "", Event: "", Payload: []byte{0xff}, Binary: true}))
+	f.Add([]byte("\x01\x00\x01a\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := decode(data)
+		if err != nil {
+			return
+		}
+		// What decodes survives a round trip.
+		again, err := decode(encode(env.only, string(env.node), env.msg))
+		if err != nil {
+			t.Fatalf("decode(encode(decode(%q))) = %v", data, err)
+		}
+		m, m2 := env.msg, again.msg
+		if again.only != env.only || !bytes.Equal(again.node, env.node) || m2.Topic != m.Topic || m2.Event != m.Event ||
+			m2.Binary != m.Binary || !bytes.Equal(m2.Payload, m.Payload) {
+			t.Fatalf("round trip of %q changed it", data)
+		}
+	})
+}
