@@ -1,6 +1,8 @@
 package nats
 
 import (
+	"github.com/suzaku-go/suzaku/pubsub/internal/envelope"
+
 	"context"
 	"errors"
 	"fmt"
@@ -282,7 +284,7 @@ func (b *Broker) publish(ctx context.Context, op, subject string, only bool, nod
 	if nc == nil {
 		return fmt.Errorf("pubsub/nats: %s %q: %w", op, m.Topic, ErrNotConnected)
 	}
-	if err := nc.Publish(subject, encode(only, node, m)); err != nil {
+	if err := nc.Publish(subject, envelope.Encode(only, node, m)); err != nil {
 		if errors.Is(err, nats.ErrReconnectBufExceeded) {
 			err = fmt.Errorf("%w (%w)", ErrNotConnected, err)
 		}
@@ -441,18 +443,18 @@ func subsDropped(subs *[2]*nats.Subscription) uint64 {
 // unless it is this node's own broadcast or a direct message to another
 // node.
 func (b *Broker) receive(nm *nats.Msg) {
-	env, err := decode(nm.Data)
+	env, err := envelope.Decode(nm.Data)
 	if err != nil {
 		b.invalid.Add(1)
 		b.log.Debug("nats pubsub: dropped a message", "subject", nm.Subject, logErr, err)
 		return
 	}
-	mine := string(env.node) == b.node
-	if env.only && !mine || !env.only && mine {
+	mine := string(env.Node) == b.node
+	if env.Only && !mine || !env.Only && mine {
 		return // for another node only, or our own broadcast
 	}
 	b.received.Add(1)
-	b.reg.Dispatch(env.msg)
+	b.reg.Dispatch(env.Msg)
 }
 
 // jitter returns d ± 20 %.

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"github.com/suzaku-go/suzaku/pubsub/internal/envelope"
+
 	"context"
 	"errors"
 	"fmt"
@@ -214,7 +216,7 @@ func (b *Broker) publish(ctx context.Context, op string, only bool, node string,
 	if c == nil {
 		return fmt.Errorf("pubsub/redis: %s %q: %w", op, m.Topic, ErrNotConnected)
 	}
-	data := encode(only, node, m)
+	data := envelope.Encode(only, node, m)
 	cmd := c.B().Publish().Channel(b.channel).Message(rueidis.BinaryString(data)).Build()
 	if err := c.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("pubsub/redis: %s %q: %w", op, m.Topic, err)
@@ -349,18 +351,18 @@ func connErr(err error) error {
 // receive dispatches a message from the cluster channel, unless it is this
 // node's own broadcast or a direct message to another node.
 func (b *Broker) receive(rm rueidis.PubSubMessage) {
-	env, err := decode(rm.Message)
+	env, err := envelope.Decode([]byte(rm.Message))
 	if err != nil {
 		b.invalid.Add(1)
 		b.log.Debug("redis pubsub: dropped a message", logErr, err)
 		return
 	}
-	mine := env.node == b.node
-	if env.only && !mine || !env.only && mine {
+	mine := string(env.Node) == b.node
+	if env.Only && !mine || !env.Only && mine {
 		return // for another node only, or our own broadcast
 	}
 	b.received.Add(1)
-	b.reg.Dispatch(env.msg)
+	b.reg.Dispatch(env.Msg)
 }
 
 // jitter returns d ± 20 %.

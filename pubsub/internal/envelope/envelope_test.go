@@ -1,4 +1,4 @@
-package redis
+package envelope
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"github.com/suzaku-go/suzaku/pubsub"
 )
 
-func TestRedisEnvelopeRoundTrip(t *testing.T) {
+func TestEnvelopeRoundTrip(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -25,33 +25,33 @@ func TestRedisEnvelopeRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			data := encode(tt.only, tt.node, tt.m)
-			env, err := decode(string(data))
+			data := Encode(tt.only, tt.node, tt.m)
+			env, err := Decode(data)
 			if err != nil {
-				t.Fatalf("decode(encode()) = %v", err)
+				t.Fatalf("Decode(Encode()) = %v", err)
 			}
-			got := env.msg
-			if env.only != tt.only || env.node != tt.node || got.Topic != tt.m.Topic || got.Event != tt.m.Event ||
+			got := env.Msg
+			if env.Only != tt.only || string(env.Node) != tt.node || got.Topic != tt.m.Topic || got.Event != tt.m.Event ||
 				got.Binary != tt.m.Binary || !bytes.Equal(got.Payload, tt.m.Payload) || got.From != nil {
-				t.Fatalf("decode(encode()) = {%v %q %q %q %v %d bytes}, want {%v %q %q %q %v %d bytes}",
-					env.only, env.node, got.Topic, got.Event, got.Binary, len(got.Payload),
+				t.Fatalf("Decode(Encode()) = {%v %q %q %q %v %d bytes}, want {%v %q %q %q %v %d bytes}",
+					env.Only, env.Node, got.Topic, got.Event, got.Binary, len(got.Payload),
 					tt.only, tt.node, tt.m.Topic, tt.m.Event, tt.m.Binary, len(tt.m.Payload))
 			}
 		})
 	}
 }
 
-// TestRedisEnvelopeBytes pins the version 1 layout.
-func TestRedisEnvelopeBytes(t *testing.T) {
+// TestEnvelopeBytes pins the version 1 layout.
+func TestEnvelopeBytes(t *testing.T) {
 	t.Parallel()
-	got := encode(true, "b", &pubsub.Message{Topic: "t:1", Event: "ev", Payload: []byte("{}"), Binary: true})
+	got := Encode(true, "b", &pubsub.Message{Topic: "t:1", Event: "ev", Payload: []byte("{}"), Binary: true})
 	want := []byte("\x01\x03\x01b\x03t:1\x02ev{}")
 	if !bytes.Equal(got, want) {
-		t.Fatalf("encode() = %q, want %q", got, want)
+		t.Fatalf("Encode() = %q, want %q", got, want)
 	}
 }
 
-func TestRedisEnvelopeMalformed(t *testing.T) {
+func TestEnvelopeMalformed(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{
 		"", "\x01", "\x00\x00\x01a\x00\x00", "\x02\x00\x01a\x00\x00", "\x01\x04\x01a\x00\x00",
@@ -59,28 +59,28 @@ func TestRedisEnvelopeMalformed(t *testing.T) {
 		"\x01\x00\x01a\x00", "\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
 		"\x01\x00\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
 	} {
-		if env, err := decode(s); err == nil {
-			t.Errorf("decode(%q) = {%v %q %+v}, want an error", s, env.only, env.node, env.msg)
+		if env, err := Decode([]byte(s)); err == nil {
+			t.Errorf("Decode(%q) = {%v %q %+v}, want an error", s, env.Only, env.Node, env.Msg)
 		}
 	}
 }
 
-func FuzzRedisEnvelope(f *testing.F) {
-	f.Add(encode(false, "a", &pubsub.Message{Topic: "room:1", Event: "e", Payload: []byte(`{}`)}))
-	f.Add(encode(true, "b", &pubsub.Message{Topic: "", Event: "", Payload: []byte{0xff}, Binary: true}))
+func FuzzEnvelope(f *testing.F) {
+	f.Add(Encode(false, "a", &pubsub.Message{Topic: "room:1", Event: "e", Payload: []byte(`{}`)}))
+	f.Add(Encode(true, "b", &pubsub.Message{Topic: "", Event: "", Payload: []byte{0xff}, Binary: true}))
 	f.Add([]byte("\x01\x00\x01a\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		env, err := decode(string(data))
+		env, err := Decode(data)
 		if err != nil {
 			return
 		}
 		// What decodes survives a round trip.
-		again, err := decode(string(encode(env.only, env.node, env.msg)))
+		again, err := Decode(Encode(env.Only, string(env.Node), env.Msg))
 		if err != nil {
-			t.Fatalf("decode(encode(decode(%q))) = %v", data, err)
+			t.Fatalf("Decode(Encode(Decode(%q))) = %v", data, err)
 		}
-		m, m2 := env.msg, again.msg
-		if again.only != env.only || again.node != env.node || m2.Topic != m.Topic || m2.Event != m.Event ||
+		m, m2 := env.Msg, again.Msg
+		if again.Only != env.Only || !bytes.Equal(again.Node, env.Node) || m2.Topic != m.Topic || m2.Event != m.Event ||
 			m2.Binary != m.Binary || !bytes.Equal(m2.Payload, m.Payload) {
 			t.Fatalf("round trip of %q changed it", data)
 		}
