@@ -54,7 +54,7 @@ func TestNATSConformance(t *testing.T) {
 func TestNATSCluster(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, -1)
-	runCluster(t, func(t *testing.T, n int) []pubsub.Broker { return brokers(clusterOn(t, srv, "", n)) })
+	pubsubtest.RunCluster(t, func(t *testing.T, n int) []pubsub.Broker { return brokers(clusterOn(t, srv, "", n)) })
 }
 
 // TestNATSClusterConn runs the multi-node tests with nodes that share one
@@ -63,7 +63,7 @@ func TestNATSClusterConn(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, -1)
 	nc := connect(t, srv.ClientURL())
-	runCluster(t, func(t *testing.T, n int) []pubsub.Broker {
+	pubsubtest.RunCluster(t, func(t *testing.T, n int) []pubsub.Broker {
 		prefix := newPrefix()
 		nodes := make([]*suzakunats.Broker, n)
 		for i := range nodes {
@@ -76,12 +76,12 @@ func TestNATSClusterConn(t *testing.T) {
 
 func TestNATSPresence(t *testing.T) {
 	t.Parallel()
-	testPresence(t, brokers(cluster(t, 2)))
+	pubsubtest.RunPresence(t, brokers(cluster(t, 2)))
 }
 
 func TestNATSCache(t *testing.T) {
 	t.Parallel()
-	testCache(t, brokers(cluster(t, 2)))
+	pubsubtest.RunCache(t, brokers(cluster(t, 2)))
 }
 
 func TestNATSNew(t *testing.T) {

@@ -29,7 +29,7 @@ func TestRedisConformance(t *testing.T) {
 func TestRedisCluster(t *testing.T) {
 	t.Parallel()
 	redisAddr(t)
-	runCluster(t, func(t *testing.T, n int) []pubsub.Broker { return brokers(cluster(t, n)) })
+	pubsubtest.RunCluster(t, func(t *testing.T, n int) []pubsub.Broker { return brokers(cluster(t, n)) })
 }
 
 func TestRedisNew(t *testing.T) {
@@ -275,11 +275,11 @@ func TestRedisStats(t *testing.T) {
 func TestRedisPresence(t *testing.T) {
 	t.Parallel()
 	redisAddr(t)
-	testPresence(t, brokers(cluster(t, 2)))
+	pubsubtest.RunPresence(t, brokers(cluster(t, 2)))
 }
 
 func TestRedisCache(t *testing.T) {
 	t.Parallel()
 	redisAddr(t)
-	testCache(t, brokers(cluster(t, 2)))
+	pubsubtest.RunCache(t, brokers(cluster(t, 2)))
 }

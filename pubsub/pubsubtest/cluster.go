@@ -1,8 +1,4 @@
-package nats_test
-
-// The multi-node tests. This file is the same in pubsub/redis and
-// pubsub/nats but for the package clause; it could become
-// pubsubtest.RunCluster.
+package pubsubtest
 
 import (
 	"bytes"
@@ -16,9 +12,13 @@ import (
 	"github.com/suzaku-go/suzaku/pubsub"
 )
 
-// runCluster runs the multi-node tests. newCluster returns n brokers with
-// distinct node names, connected to one another, ready to use.
-func runCluster(t *testing.T, newCluster func(t *testing.T, n int) []pubsub.Broker) {
+// RunCluster runs the multi-node suite every broker adapter must pass:
+// broadcasts reach every node exactly once, broadcast_from skips only the
+// sender (From never crosses nodes), DirectBroadcast reaches one node,
+// LocalBroadcast stays local, payloads and per-publisher order survive.
+// newCluster returns n brokers with distinct node names, connected to one
+// another, ready to use; each test uses topics of its own.
+func RunCluster(t *testing.T, newCluster func(t *testing.T, n int) []pubsub.Broker) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, nodes []pubsub.Broker)

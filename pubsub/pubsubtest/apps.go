@@ -1,7 +1,4 @@
-package redis_test
-
-// The presence and cache tests over brokers of several nodes. This file
-// is the same in pubsub/redis and pubsub/nats but for the package clause.
+package pubsubtest
 
 import (
 	"context"
@@ -68,7 +65,11 @@ func (o *owner) exit() {
 
 // testPresence runs a presence.Tracker on each node: presences tracked on
 // either converge on both, and leave both when their owner exits.
-func testPresence(t *testing.T, nodes []pubsub.Broker) {
+// RunPresence checks that presence trackers on two nodes of a cluster
+// converge over the brokers: each tracks on its own node and both lists
+// end equal, also after an owner exits. nodes must be connected brokers of
+// distinct nodes.
+func RunPresence(t *testing.T, nodes []pubsub.Broker) {
 	trackers := make([]*presence.Tracker, len(nodes))
 	for i, b := range nodes {
 		tr, err := presence.New(presence.Config{Broker: b, BroadcastPeriod: 20 * time.Millisecond})
@@ -101,14 +102,16 @@ func testPresence(t *testing.T, nodes []pubsub.Broker) {
 	for i, b := range nodes {
 		all[i] = "user-" + b.Node()
 	}
-	testutil.CheckFor(t, waitFor, converged(all...))
+	testutil.CheckFor(t, timeout, converged(all...))
 	owners[0].exit()
-	testutil.CheckFor(t, waitFor, converged(all[1:]...))
+	testutil.CheckFor(t, timeout, converged(all[1:]...))
 }
 
 // testCache runs a cache.Memory on each node: what one invalidates, the
 // others drop.
-func testCache(t *testing.T, nodes []pubsub.Broker) {
+// RunCache checks that cache invalidations cross nodes over the brokers:
+// a Delete or InvalidateTags on one node drops the entries on the other.
+func RunCache(t *testing.T, nodes []pubsub.Broker) {
 	caches := make([]*cache.Memory, len(nodes))
 	for i, b := range nodes {
 		c, err := cache.New(cache.Config{Broker: b})
@@ -116,7 +119,7 @@ func testCache(t *testing.T, nodes []pubsub.Broker) {
 		t.Cleanup(func() { _ = c.Close() })
 		caches[i] = c
 		run(t, "cache "+b.Node(), c.Serve)
-		testutil.CheckFor(t, waitFor, func() error {
+		testutil.CheckFor(t, timeout, func() error {
 			if !c.Stats().Subscribed {
 				return errors.New("cache has not subscribed")
 			}
@@ -147,12 +150,12 @@ func testCache(t *testing.T, nodes []pubsub.Broker) {
 		}
 	}
 	testutil.Success(t, caches[0].Delete(ctx, "room:1"))
-	testutil.CheckFor(t, waitFor, gone("room:1"))
+	testutil.CheckFor(t, timeout, gone("room:1"))
 	for _, c := range caches {
 		testutil.Equal(t, "Get(room:2) hit", hit(c, "room:2"), true)
 	}
 	testutil.Success(t, caches[1].InvalidateTags(ctx, "rooms"))
-	testutil.CheckFor(t, waitFor, gone("room:2"))
+	testutil.CheckFor(t, timeout, gone("room:2"))
 	for _, c := range caches {
 		testutil.Equal(t, "Get(user:1) hit", hit(c, "user:1"), true)
 	}
