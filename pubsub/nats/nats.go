@@ -1,6 +1,8 @@
 package nats
 
 import (
+	"github.com/suzaku-go/suzaku/pubsub/internal/local"
+
 	"github.com/suzaku-go/suzaku/pubsub/internal/envelope"
 
 	"context"
@@ -8,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,7 @@ type Broker struct {
 	bufSize    int
 	log        *slog.Logger
 	reg        *pubsub.Registry
+	local      local.Node
 
 	ready    atomic.Pointer[nats.Conn] // set while connected and subscribed
 	serving  atomic.Bool
@@ -166,6 +168,7 @@ func New(cfg Config) (*Broker, error) {
 		log:        log.With(logNode, cfg.Node, logPrefix, prefix),
 		reg:        pubsub.NewRegistry(0),
 	}
+	b.local = local.Node{Prefix: "pubsub/nats", Reg: b.reg}
 	if cfg.Conn == nil {
 		b.opts = nats.GetDefaultOptions()
 		if cfg.Options != nil {
@@ -220,20 +223,13 @@ func (b *Broker) Node() string { return b.node }
 // and local broadcasts at once. It fails if ctx is already done, or if s
 // is nil or of a type that is not comparable.
 func (b *Broker) Subscribe(ctx context.Context, topic string, s pubsub.Subscriber) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pubsub/nats: subscribe %q: %w", topic, err)
-	}
-	if err := checkSubscriber(s); err != nil {
-		return fmt.Errorf("pubsub/nats: subscribe %q: %w", topic, err)
-	}
-	b.reg.Subscribe(topic, s)
-	return nil
+	return b.local.Subscribe(ctx, topic, s)
 }
 
 // Unsubscribe removes s from topic's local subscribers. It ignores ctx and
 // never fails; when it returns, s gets no more messages of topic.
 func (b *Broker) Unsubscribe(_ context.Context, topic string, s pubsub.Subscriber) error {
-	b.reg.Unsubscribe(topic, s)
+	b.local.Unsubscribe(topic, s)
 	return nil
 }
 
@@ -256,11 +252,7 @@ func (b *Broker) Broadcast(ctx context.Context, m *pubsub.Message) error {
 // m.From, on the calling goroutine. It needs no connection and fails only
 // if ctx is already done or m is nil.
 func (b *Broker) LocalBroadcast(ctx context.Context, m *pubsub.Message) error {
-	if err := check(ctx, "local broadcast", m); err != nil {
-		return err
-	}
-	b.reg.Dispatch(m)
-	return nil
+	return b.local.LocalBroadcast(ctx, m)
 }
 
 // DirectBroadcast delivers m to the subscribers of m.Topic on node. To
@@ -277,7 +269,7 @@ func (b *Broker) DirectBroadcast(ctx context.Context, node string, m *pubsub.Mes
 
 // publish sends m's envelope on subject.
 func (b *Broker) publish(ctx context.Context, op, subject string, only bool, node string, m *pubsub.Message) error {
-	if err := check(ctx, op, m); err != nil {
+	if err := b.local.Check(ctx, op, m); err != nil {
 		return err
 	}
 	nc := b.ready.Load()
@@ -291,30 +283,6 @@ func (b *Broker) publish(ctx context.Context, op, subject string, only bool, nod
 		return fmt.Errorf("pubsub/nats: %s %q: %w", op, m.Topic, err)
 	}
 	b.sent.Add(1)
-	return nil
-}
-
-var errNilMessage = errors.New("nil message")
-
-func check(ctx context.Context, op string, m *pubsub.Message) error {
-	if m == nil {
-		return fmt.Errorf("pubsub/nats: %s: %w", op, errNilMessage)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pubsub/nats: %s %q: %w", op, m.Topic, err)
-	}
-	return nil
-}
-
-// checkSubscriber reports why s cannot be subscribed: pubsub.Registry
-// panics on these, as programming errors; a Broker returns an error.
-func checkSubscriber(s pubsub.Subscriber) error {
-	if s == nil {
-		return errors.New("nil subscriber")
-	}
-	if t := reflect.TypeOf(s); !t.Comparable() {
-		return fmt.Errorf("subscriber type %v is not comparable; use a pointer", t)
-	}
 	return nil
 }
 
