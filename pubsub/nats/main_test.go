@@ -54,11 +54,6 @@ func newPrefix() string {
 	return "suzaku-test." + runID + "." + strconv.FormatUint(seq.Add(1), 10)
 }
 
-// newTopic returns a topic unique to the process.
-func newTopic(name string) string {
-	return "t:" + strconv.FormatUint(seq.Add(1), 10) + ":" + name
-}
-
 // newBroker returns a broker; Serve is not running.
 func newBroker(t testing.TB, cfg suzakunats.Config) *suzakunats.Broker {
 	t.Helper()
@@ -133,62 +128,4 @@ func brokers(bs []*suzakunats.Broker) []pubsub.Broker {
 		out[i] = b
 	}
 	return out
-}
-
-// recorder is a Subscriber that queues what it gets.
-type recorder struct {
-	name    string
-	ch      chan *pubsub.Message
-	dropped atomic.Int64
-}
-
-func newRecorder(name string, size int) *recorder {
-	return &recorder{name: name, ch: make(chan *pubsub.Message, size)}
-}
-
-func (r *recorder) Deliver(m *pubsub.Message) {
-	select {
-	case r.ch <- m:
-	default:
-		r.dropped.Add(1)
-	}
-}
-
-func (r *recorder) next(t testing.TB) *pubsub.Message {
-	t.Helper()
-	if n := r.dropped.Load(); n > 0 {
-		t.Fatalf("%s: %d deliveries overflowed the buffer", r.name, n)
-	}
-	select {
-	case m := <-r.ch:
-		return m
-	case <-time.After(waitFor):
-		t.Fatalf("%s: no delivery after %v", r.name, waitFor)
-		return nil
-	}
-}
-
-// expect waits for deliveries of these events, in order.
-func (r *recorder) expect(t testing.TB, events ...string) {
-	t.Helper()
-	for i, want := range events {
-		if m := r.next(t); m.Event != want {
-			t.Fatalf("%s: delivery %d: event = %q, want %q (expected %q)", r.name, i, m.Event, want, events)
-		}
-	}
-}
-
-// expectNone checks that nothing is queued; call it after a later marker
-// has arrived.
-func (r *recorder) expectNone(t testing.TB) {
-	t.Helper()
-	select {
-	case m := <-r.ch:
-		t.Fatalf("%s: unexpected delivery: topic %q, event %q, payload %q", r.name, m.Topic, m.Event, m.Payload)
-	default:
-	}
-}
-
-func msg(topic, event string) *pubsub.Message {
-	return &pubsub.Message{Topic: topic, Event: event, Payload: []byte(`{"event":"` + event + `"}`)}
 }

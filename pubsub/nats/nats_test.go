@@ -140,8 +140,8 @@ func closedURL(t *testing.T) string {
 func TestNATSNotConnected(t *testing.T) {
 	t.Parallel()
 	b := newBroker(t, suzakunats.Config{Node: "a", URL: closedURL(t), ReconnectWait: 20 * time.Millisecond})
-	topic := newTopic("down")
-	r := newRecorder("r", 8)
+	topic := pubsubtest.NewTopic("down")
+	r := pubsubtest.NewRecorder("r", 8)
 	testutil.Success(t, b.Subscribe(t.Context(), topic, r)) // before Serve
 
 	// Two Serves at once: one returns at once, already serving.
@@ -158,12 +158,12 @@ func TestNATSNotConnected(t *testing.T) {
 		t.Fatal("neither Serve returned")
 	}
 
-	testutil.ErrorIs(t, b.Broadcast(t.Context(), msg(topic, "e1")), suzakunats.ErrNotConnected)
-	testutil.ErrorIs(t, b.DirectBroadcast(t.Context(), "b", msg(topic, "e2")), suzakunats.ErrNotConnected)
-	testutil.Success(t, b.LocalBroadcast(t.Context(), msg(topic, "e3")))
-	testutil.Success(t, b.DirectBroadcast(t.Context(), "a", msg(topic, "e4")))
-	r.expect(t, "e3", "e4") // synchronous: e1 and e2 would be queued already
-	r.expectNone(t)
+	testutil.ErrorIs(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")), suzakunats.ErrNotConnected)
+	testutil.ErrorIs(t, b.DirectBroadcast(t.Context(), "b", pubsubtest.Msg(topic, "e2")), suzakunats.ErrNotConnected)
+	testutil.Success(t, b.LocalBroadcast(t.Context(), pubsubtest.Msg(topic, "e3")))
+	testutil.Success(t, b.DirectBroadcast(t.Context(), "a", pubsubtest.Msg(topic, "e4")))
+	r.Expect(t, "e3", "e4") // synchronous: e1 and e2 would be queued already
+	r.ExpectNone(t)
 	testutil.Equal(t, "Stats().Connected", b.Stats().Connected, false)
 
 	cancel()
@@ -184,18 +184,18 @@ func TestNATSSubscribeBeforeServe(t *testing.T) {
 	prefix := newPrefix()
 	a := newBroker(t, suzakunats.Config{Node: "a", URL: srv.ClientURL(), Prefix: prefix})
 	b := newBroker(t, suzakunats.Config{Node: "b", URL: srv.ClientURL(), Prefix: prefix})
-	topic := newTopic("early")
-	ra, rb := newRecorder("a", 8), newRecorder("b", 8)
+	topic := pubsubtest.NewTopic("early")
+	ra, rb := pubsubtest.NewRecorder("a", 8), pubsubtest.NewRecorder("b", 8)
 	testutil.Success(t, a.Subscribe(t.Context(), topic, ra))
 	testutil.Success(t, b.Subscribe(t.Context(), topic, rb))
-	testutil.Success(t, a.LocalBroadcast(t.Context(), msg(topic, "local")))
-	ra.expect(t, "local")
+	testutil.Success(t, a.LocalBroadcast(t.Context(), pubsubtest.Msg(topic, "local")))
+	ra.Expect(t, "local")
 
 	serve(t, a, true)
 	serve(t, b, true)
-	testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "e1")))
-	ra.expect(t, "e1")
-	rb.expect(t, "e1")
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	ra.Expect(t, "e1")
+	rb.Expect(t, "e1")
 }
 
 // TestNATSServerRestart stops the server and starts it again on the same
@@ -207,13 +207,13 @@ func TestNATSServerRestart(t *testing.T) {
 	port := serverPort(srv)
 	nodes := clusterOn(t, srv, "", 2)
 	a, b := nodes[0], nodes[1]
-	topic := newTopic("restart")
-	ra, rb := newRecorder("a", 8), newRecorder("b", 8)
+	topic := pubsubtest.NewTopic("restart")
+	ra, rb := pubsubtest.NewRecorder("a", 8), pubsubtest.NewRecorder("b", 8)
 	testutil.Success(t, a.Subscribe(t.Context(), topic, ra))
 	testutil.Success(t, b.Subscribe(t.Context(), topic, rb))
-	testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "before")))
-	ra.expect(t, "before")
-	rb.expect(t, "before")
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "before")))
+	ra.Expect(t, "before")
+	rb.Expect(t, "before")
 
 	srv.Shutdown()
 	srv.WaitForShutdown()
@@ -225,8 +225,8 @@ func TestNATSServerRestart(t *testing.T) {
 			return nil
 		})
 	}
-	testutil.ErrorIs(t, a.Broadcast(t.Context(), msg(topic, "during")), suzakunats.ErrNotConnected)
-	testutil.ErrorIs(t, a.DirectBroadcast(t.Context(), b.Node(), msg(topic, "during")), suzakunats.ErrNotConnected)
+	testutil.ErrorIs(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "during")), suzakunats.ErrNotConnected)
+	testutil.ErrorIs(t, a.DirectBroadcast(t.Context(), b.Node(), pubsubtest.Msg(topic, "during")), suzakunats.ErrNotConnected)
 
 	startServer(t, port)
 	for _, n := range nodes {
@@ -237,18 +237,18 @@ func TestNATSServerRestart(t *testing.T) {
 			return nil
 		})
 	}
-	testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "after-a")))
-	testutil.Success(t, b.Broadcast(t.Context(), msg(topic, "after-b")))
-	testutil.Success(t, a.DirectBroadcast(t.Context(), b.Node(), msg(topic, "direct")))
-	ra.expect(t, "after-a", "after-b") // after-a locally, before b sent after-b
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "after-a")))
+	testutil.Success(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "after-b")))
+	testutil.Success(t, a.DirectBroadcast(t.Context(), b.Node(), pubsubtest.Msg(topic, "direct")))
+	ra.Expect(t, "after-a", "after-b") // after-a locally, before b sent after-b
 	got := map[string]bool{}
 	for range 3 {
-		got[rb.next(t).Event] = true
+		got[rb.Next(t).Event] = true
 	}
 	if !got["after-a"] || !got["after-b"] || !got["direct"] {
 		t.Fatalf("b got %v, want after-a, after-b and direct", got)
 	}
-	ra.expectNone(t)
+	ra.ExpectNone(t)
 }
 
 // TestNATSConnClosed closes the application's connection under Serve:
@@ -287,9 +287,9 @@ func TestNATSSubjects(t *testing.T) {
 	testutil.Success(t, spy.Flush())
 	defer func() { _ = sub.Unsubscribe() }()
 
-	testutil.Success(t, a.Broadcast(t.Context(), msg("t", "e")))
-	testutil.Success(t, a.DirectBroadcast(t.Context(), "web-1@10.0.0.2", msg("t", "e")))
-	testutil.Success(t, a.DirectBroadcast(t.Context(), "x.*>%", msg("t", "e")))
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg("t", "e")))
+	testutil.Success(t, a.DirectBroadcast(t.Context(), "web-1@10.0.0.2", pubsubtest.Msg("t", "e")))
+	testutil.Success(t, a.DirectBroadcast(t.Context(), "x.*>%", pubsubtest.Msg("t", "e")))
 	for _, want := range []string{"app.v1.all", "app.v1.node.web-1@10%2E0%2E0%2E2", "app.v1.node.x%2E%2A%3E%25"} {
 		select {
 		case m := <-got:
@@ -307,8 +307,8 @@ func TestNATSInvalidMessages(t *testing.T) {
 	srv := startServer(t, -1)
 	prefix := newPrefix()
 	nodes := clusterOn(t, srv, prefix, 2)
-	topic := newTopic("invalid")
-	r := newRecorder("r", 8)
+	topic := pubsubtest.NewTopic("invalid")
+	r := pubsubtest.NewRecorder("r", 8)
 	testutil.Success(t, nodes[1].Subscribe(t.Context(), topic, r))
 	nc := connect(t, srv.ClientURL())
 	junk := []string{"", "\x01", "\x02\x00\x01a\x00\x00", "\x01\x04\x01a\x00\x00", "\x01\x00\x05a", "\x01\x00\x00\x00\x00", `{"json":1}`}
@@ -317,15 +317,15 @@ func TestNATSInvalidMessages(t *testing.T) {
 	}
 	testutil.Success(t, nc.Publish(prefix+".node.web-1@10%2E0%2E0%2E2", []byte("junk")))
 	testutil.Success(t, nc.Flush())
-	testutil.Success(t, nodes[0].Broadcast(t.Context(), msg(topic, "valid")))
-	r.expect(t, "valid")
+	testutil.Success(t, nodes[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "valid")))
+	r.Expect(t, "valid")
 	testutil.CheckFor(t, waitFor, func() error {
 		if n := nodes[1].Stats().Invalid; n != uint64(len(junk)+1) {
 			return fmt.Errorf("Stats().Invalid = %d, want %d", n, len(junk)+1)
 		}
 		return nil
 	})
-	r.expectNone(t)
+	r.ExpectNone(t)
 }
 
 // TestNATSPrefixIsolation runs two clusters on one server: they do not
@@ -334,30 +334,30 @@ func TestNATSPrefixIsolation(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, -1)
 	one, two := clusterOn(t, srv, "", 2), clusterOn(t, srv, "", 2)
-	topic := newTopic("iso")
-	r1, r2 := newRecorder("one", 8), newRecorder("two", 8)
+	topic := pubsubtest.NewTopic("iso")
+	r1, r2 := pubsubtest.NewRecorder("one", 8), pubsubtest.NewRecorder("two", 8)
 	testutil.Success(t, one[1].Subscribe(t.Context(), topic, r1))
 	testutil.Success(t, two[1].Subscribe(t.Context(), topic, r2))
-	testutil.Success(t, one[0].Broadcast(t.Context(), msg(topic, "e1")))
-	testutil.Success(t, two[0].Broadcast(t.Context(), msg(topic, "e2")))
-	testutil.Success(t, one[0].DirectBroadcast(t.Context(), one[1].Node(), msg(topic, "d1")))
-	testutil.Success(t, one[0].Broadcast(t.Context(), msg(topic, "marker")))
-	testutil.Success(t, two[0].Broadcast(t.Context(), msg(topic, "marker")))
-	r1.expect(t, "e1", "d1", "marker")
-	r2.expect(t, "e2", "marker")
-	r1.expectNone(t)
-	r2.expectNone(t)
+	testutil.Success(t, one[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	testutil.Success(t, two[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "e2")))
+	testutil.Success(t, one[0].DirectBroadcast(t.Context(), one[1].Node(), pubsubtest.Msg(topic, "d1")))
+	testutil.Success(t, one[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "marker")))
+	testutil.Success(t, two[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "marker")))
+	r1.Expect(t, "e1", "d1", "marker")
+	r2.Expect(t, "e2", "marker")
+	r1.ExpectNone(t)
+	r2.ExpectNone(t)
 }
 
 // TestNATSStats checks the counters of a round trip.
 func TestNATSStats(t *testing.T) {
 	t.Parallel()
 	nodes := cluster(t, 2)
-	topic := newTopic("stats")
-	r := newRecorder("r", 8)
+	topic := pubsubtest.NewTopic("stats")
+	r := pubsubtest.NewRecorder("r", 8)
 	testutil.Success(t, nodes[1].Subscribe(t.Context(), topic, r))
-	testutil.Success(t, nodes[0].Broadcast(t.Context(), msg(topic, "e1")))
-	r.expect(t, "e1")
+	testutil.Success(t, nodes[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	r.Expect(t, "e1")
 	a, b := nodes[0].Stats(), nodes[1].Stats()
 	testutil.Equal(t, "a.Sent", a.Sent, uint64(1))
 	testutil.Equal(t, "b.Received", b.Received, uint64(1))
@@ -373,7 +373,7 @@ func TestNATSStats(t *testing.T) {
 type gate struct {
 	entered, open chan struct{}
 	once          sync.Once
-	rec           *recorder
+	rec           *pubsubtest.Recorder
 }
 
 func (g *gate) Deliver(m *pubsub.Message) {
@@ -394,8 +394,8 @@ func TestNATSSlowConsumer(t *testing.T) {
 	b := newBroker(t, suzakunats.Config{Node: "b", URL: srv.ClientURL(), Prefix: prefix, ReceiveBuffer: 4})
 	serve(t, a, true)
 	serve(t, b, true)
-	topic := newTopic("slow")
-	g := &gate{entered: make(chan struct{}), open: make(chan struct{}), rec: newRecorder("slow", 64)}
+	topic := pubsubtest.NewTopic("slow")
+	g := &gate{entered: make(chan struct{}), open: make(chan struct{}), rec: pubsubtest.NewRecorder("slow", 64)}
 	testutil.Success(t, b.Subscribe(t.Context(), topic, g))
 	defer func() {
 		select {
@@ -405,7 +405,7 @@ func TestNATSSlowConsumer(t *testing.T) {
 		}
 	}()
 	for i := range 50 {
-		testutil.Success(t, a.Broadcast(t.Context(), msg(topic, strconv.Itoa(i))))
+		testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, strconv.Itoa(i))))
 	}
 	select {
 	case <-g.entered:
@@ -423,21 +423,20 @@ func TestNATSSlowConsumer(t *testing.T) {
 	// through once the buffer has room (earlier markers may be dropped).
 	last := -1
 	testutil.CheckFor(t, waitFor, func() error {
-		testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "marker")))
+		testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "marker")))
 		for {
-			select {
-			case m := <-g.rec.ch:
-				if m.Event == "marker" {
-					return nil
-				}
-				n, err := strconv.Atoi(m.Event)
-				if err != nil || n <= last {
-					t.Fatalf("got %q after %d, want increasing numbers", m.Event, last)
-				}
-				last = n
-			default:
+			m, ok := g.rec.TryNext()
+			if !ok {
 				return errors.New("no marker yet")
 			}
+			if m.Event == "marker" {
+				return nil
+			}
+			n, err := strconv.Atoi(m.Event)
+			if err != nil || n <= last {
+				t.Fatalf("got %q after %d, want increasing numbers", m.Event, last)
+			}
+			last = n
 		}
 	})
 	if st := b.Stats(); st.Received+st.Dropped < 51 {
@@ -458,14 +457,14 @@ func TestNATSServerLate(t *testing.T) {
 	b := newBroker(t, suzakunats.Config{Node: "b", URL: url, Prefix: prefix, ReconnectWait: 50 * time.Millisecond})
 	serve(t, a, false)
 	serve(t, b, false)
-	testutil.ErrorIs(t, a.Broadcast(t.Context(), msg("t", "early")), suzakunats.ErrNotConnected)
+	testutil.ErrorIs(t, a.Broadcast(t.Context(), pubsubtest.Msg("t", "early")), suzakunats.ErrNotConnected)
 
 	startServer(t, port)
 	waitConnected(t, a)
 	waitConnected(t, b)
-	topic := newTopic("late")
-	r := newRecorder("b", 8)
+	topic := pubsubtest.NewTopic("late")
+	r := pubsubtest.NewRecorder("b", 8)
 	testutil.Success(t, b.Subscribe(t.Context(), topic, r))
-	testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "e1")))
-	r.expect(t, "e1")
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	r.Expect(t, "e1")
 }

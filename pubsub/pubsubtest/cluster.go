@@ -44,11 +44,11 @@ func RunCluster(t *testing.T, newCluster func(t *testing.T, n int) []pubsub.Brok
 }
 
 // subscribeAll subscribes one recorder per node to topic.
-func subscribeAll(t *testing.T, nodes []pubsub.Broker, topic string, size int) []*recorder {
+func subscribeAll(t *testing.T, nodes []pubsub.Broker, topic string, size int) []*Recorder {
 	t.Helper()
-	recs := make([]*recorder, len(nodes))
+	recs := make([]*Recorder, len(nodes))
 	for i, n := range nodes {
-		recs[i] = newRecorder(n.Node(), size)
+		recs[i] = NewRecorder(n.Node(), size)
 		if err := n.Subscribe(t.Context(), topic, recs[i]); err != nil {
 			t.Fatalf("%s: Subscribe(%q) = %v", n.Node(), topic, err)
 		}
@@ -66,36 +66,36 @@ func send(t *testing.T, f func(context.Context, *pubsub.Message) error, m *pubsu
 // A broadcast reaches the subscribers of every node once, the sender's
 // included, as an equal message without From.
 func testClusterBroadcast(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("bcast")
+	topic := NewTopic("bcast")
 	recs := subscribeAll(t, nodes, topic, 8)
-	sent := msg(topic, "e1")
+	sent := Msg(topic, "e1")
 	send(t, nodes[0].Broadcast, sent)
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	for _, r := range recs {
-		got := r.next(t)
+		got := r.Next(t)
 		if got.Topic != topic || got.Event != "e1" || !bytes.Equal(got.Payload, sent.Payload) || got.Binary || got.From != nil {
 			t.Fatalf("%s got {%q %q %q binary=%v from=%v}, want {%q e1 %q binary=false from=nil}",
 				r.name, got.Topic, got.Event, got.Payload, got.Binary, got.From, topic, sent.Payload)
 		}
-		r.expect(t, "marker") // a second e1 would have come first
-		r.expectNone(t)
+		r.Expect(t, "marker") // a second e1 would have come first
+		r.ExpectNone(t)
 	}
 }
 
 // Every node broadcasts; every node gets each broadcast once.
 func testClusterEveryNode(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("every")
+	topic := NewTopic("every")
 	recs := subscribeAll(t, nodes, topic, 16)
 	for _, n := range nodes {
-		send(t, n.Broadcast, msg(topic, "from-"+n.Node()))
+		send(t, n.Broadcast, Msg(topic, "from-"+n.Node()))
 	}
 	for _, n := range nodes {
-		send(t, n.Broadcast, msg(topic, "marker"))
+		send(t, n.Broadcast, Msg(topic, "marker"))
 	}
 	for _, r := range recs {
 		got := map[string]int{}
 		for markers := 0; markers < len(nodes); {
-			m := r.next(t)
+			m := r.Next(t)
 			if m.Event == "marker" {
 				markers++
 				continue
@@ -107,116 +107,116 @@ func testClusterEveryNode(t *testing.T, nodes []pubsub.Broker) {
 				t.Errorf("%s got the broadcast of %s %d times, want 1", r.name, n.Node(), c)
 			}
 		}
-		r.expectNone(t)
+		r.ExpectNone(t)
 	}
 }
 
 // Broadcast with From skips From on the sender's node only.
 func testClusterBroadcastFrom(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("from")
+	topic := NewTopic("from")
 	recs := subscribeAll(t, nodes, topic, 8)
-	self := newRecorder("self", 8)
+	self := NewRecorder("self", 8)
 	if err := nodes[0].Subscribe(t.Context(), topic, self); err != nil {
 		t.Fatal(err)
 	}
-	m := msg(topic, "e1")
+	m := Msg(topic, "e1")
 	m.From = self
 	send(t, nodes[0].Broadcast, m)
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	for _, r := range recs {
-		r.expect(t, "e1", "marker")
-		r.expectNone(t)
+		r.Expect(t, "e1", "marker")
+		r.ExpectNone(t)
 	}
-	self.expect(t, "marker")
-	self.expectNone(t)
+	self.Expect(t, "marker")
+	self.ExpectNone(t)
 }
 
 // From never crosses nodes: a subscriber of two nodes, From on one, gets
 // the broadcast from the other.
 func testClusterFromIsLocal(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("fromlocal")
-	shared := newRecorder("shared", 8)
+	topic := NewTopic("fromlocal")
+	shared := NewRecorder("shared", 8)
 	for _, n := range nodes[:2] {
 		if err := n.Subscribe(t.Context(), topic, shared); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m := msg(topic, "e1")
+	m := Msg(topic, "e1")
 	m.From = shared
 	send(t, nodes[0].Broadcast, m)
 	// The marker reaches shared at once on node 0, and after e1 on node 1.
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	got := map[string]int{}
 	for got["marker"] < 2 {
-		got[shared.next(t).Event]++
+		got[shared.Next(t).Event]++
 	}
 	if got["e1"] != 1 {
 		t.Fatalf("shared got e1 %d times, want 1 (from node 1 only)", got["e1"])
 	}
-	shared.expectNone(t)
+	shared.ExpectNone(t)
 }
 
 // DirectBroadcast to another node reaches that node only.
 func testClusterDirect(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("direct")
+	topic := NewTopic("direct")
 	recs := subscribeAll(t, nodes, topic, 8)
-	if err := nodes[0].DirectBroadcast(t.Context(), nodes[1].Node(), msg(topic, "e1")); err != nil {
+	if err := nodes[0].DirectBroadcast(t.Context(), nodes[1].Node(), Msg(topic, "e1")); err != nil {
 		t.Fatalf("DirectBroadcast(%q) = %v, want nil", nodes[1].Node(), err)
 	}
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	for i, r := range recs {
 		if i == 1 {
-			r.expect(t, "e1")
+			r.Expect(t, "e1")
 		}
-		r.expect(t, "marker")
-		r.expectNone(t)
+		r.Expect(t, "marker")
+		r.ExpectNone(t)
 	}
 }
 
 // DirectBroadcast to the sender's own node stays there.
 func testClusterDirectSelf(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("directself")
+	topic := NewTopic("directself")
 	recs := subscribeAll(t, nodes, topic, 8)
-	if err := nodes[0].DirectBroadcast(t.Context(), nodes[0].Node(), msg(topic, "e1")); err != nil {
+	if err := nodes[0].DirectBroadcast(t.Context(), nodes[0].Node(), Msg(topic, "e1")); err != nil {
 		t.Fatalf("DirectBroadcast(self) = %v, want nil", err)
 	}
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	for i, r := range recs {
 		if i == 0 {
-			r.expect(t, "e1")
+			r.Expect(t, "e1")
 		}
-		r.expect(t, "marker")
-		r.expectNone(t)
+		r.Expect(t, "marker")
+		r.ExpectNone(t)
 	}
 }
 
 // DirectBroadcast to a node no one is reaches no one.
 func testClusterDirectUnknown(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("directunknown")
+	topic := NewTopic("directunknown")
 	recs := subscribeAll(t, nodes, topic, 8)
-	err := nodes[0].DirectBroadcast(t.Context(), "no-such-node", msg(topic, "e1"))
+	err := nodes[0].DirectBroadcast(t.Context(), "no-such-node", Msg(topic, "e1"))
 	if err != nil && !errors.Is(err, pubsub.ErrUnknownNode) {
 		t.Fatalf("DirectBroadcast(unknown) = %v, want nil or ErrUnknownNode", err)
 	}
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	for _, r := range recs {
-		r.expect(t, "marker")
-		r.expectNone(t)
+		r.Expect(t, "marker")
+		r.ExpectNone(t)
 	}
 }
 
 // LocalBroadcast stays on its node.
 func testClusterLocal(t *testing.T, nodes []pubsub.Broker) {
-	topic := newTopic("local")
+	topic := NewTopic("local")
 	recs := subscribeAll(t, nodes, topic, 8)
-	send(t, nodes[0].LocalBroadcast, msg(topic, "e1"))
-	send(t, nodes[0].Broadcast, msg(topic, "marker"))
+	send(t, nodes[0].LocalBroadcast, Msg(topic, "e1"))
+	send(t, nodes[0].Broadcast, Msg(topic, "marker"))
 	for i, r := range recs {
 		if i == 0 {
-			r.expect(t, "e1")
+			r.Expect(t, "e1")
 		}
-		r.expect(t, "marker")
-		r.expectNone(t)
+		r.Expect(t, "marker")
+		r.ExpectNone(t)
 	}
 }
 
@@ -245,13 +245,13 @@ func testClusterPayload(t *testing.T, nodes []pubsub.Broker) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			topic := newTopic("payload") + tt.topic
-			r := newRecorder("r", 4)
+			topic := NewTopic("payload") + tt.topic
+			r := NewRecorder("r", 4)
 			if err := nodes[1].Subscribe(t.Context(), topic, r); err != nil {
 				t.Fatal(err)
 			}
 			send(t, nodes[0].Broadcast, &pubsub.Message{Topic: topic, Event: tt.event, Payload: tt.payload, Binary: tt.binary})
-			got := r.next(t)
+			got := r.Next(t)
 			if got.Topic != topic || got.Event != tt.event || got.Binary != tt.binary || !bytes.Equal(got.Payload, tt.payload) {
 				t.Fatalf("got {%q %q binary=%v %d bytes}, want {%q %q binary=%v %d bytes}",
 					got.Topic, got.Event, got.Binary, len(got.Payload), topic, tt.event, tt.binary, len(tt.payload))
@@ -263,16 +263,16 @@ func testClusterPayload(t *testing.T, nodes []pubsub.Broker) {
 // One publisher's messages arrive in order on another node.
 func testClusterOrdering(t *testing.T, nodes []pubsub.Broker) {
 	const n = 1000
-	topic := newTopic("order")
-	r := newRecorder("r", n)
+	topic := NewTopic("order")
+	r := NewRecorder("r", n)
 	if err := nodes[1].Subscribe(t.Context(), topic, r); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		send(t, nodes[0].Broadcast, msg(topic, strconv.Itoa(i)))
+		send(t, nodes[0].Broadcast, Msg(topic, strconv.Itoa(i)))
 	}
 	for i := range n {
-		if m := r.next(t); m.Event != strconv.Itoa(i) {
+		if m := r.Next(t); m.Event != strconv.Itoa(i) {
 			t.Fatalf("delivery %d: event = %q, want %q", i, m.Event, strconv.Itoa(i))
 		}
 	}
@@ -285,7 +285,7 @@ func testClusterConcurrent(t *testing.T, nodes []pubsub.Broker) {
 		perNode = 4
 		perPub  = 100
 	)
-	topic := newTopic("conc")
+	topic := NewTopic("conc")
 	total := len(nodes) * perNode * perPub
 	recs := subscribeAll(t, nodes, topic, total+len(nodes))
 	var wg sync.WaitGroup
@@ -310,13 +310,13 @@ func testClusterConcurrent(t *testing.T, nodes []pubsub.Broker) {
 		t.Fatal(err)
 	}
 	for _, n := range nodes {
-		send(t, n.Broadcast, msg(topic, "marker"))
+		send(t, n.Broadcast, Msg(topic, "marker"))
 	}
 	for _, r := range recs {
 		next := map[string]int{}
 		got := 0
 		for markers := 0; markers < len(nodes); {
-			m := r.next(t)
+			m := r.Next(t)
 			if m.Event == "marker" {
 				markers++
 				continue
@@ -331,6 +331,6 @@ func testClusterConcurrent(t *testing.T, nodes []pubsub.Broker) {
 		if got != total {
 			t.Fatalf("%s: got %d messages, want %d", r.name, got, total)
 		}
-		r.expectNone(t)
+		r.ExpectNone(t)
 	}
 }

@@ -93,27 +93,30 @@ var (
 	topicSeq atomic.Uint64
 )
 
-// newTopic returns a topic no other test of this process, or of another
+// NewTopic returns a topic no other test of this process, or of another
 // process sharing the server, uses. It holds only [a-z0-9:], which every
 // adapter can carry.
-func newTopic(name string) string {
+func NewTopic(name string) string {
 	return "pubsubtest:" + runID + ":" + strconv.FormatUint(topicSeq.Add(1), 10) + ":" + name
 }
 
-// recorder is a Subscriber that queues deliveries on a buffered channel. It
+// Recorder is a Subscriber that queues deliveries on a buffered channel. It
 // never blocks: a delivery to a full buffer is counted, and fails the test at
 // the next check.
-type recorder struct {
+type Recorder struct {
 	name    string
 	ch      chan *pubsub.Message
 	dropped atomic.Int64
 }
 
-func newRecorder(name string, size int) *recorder {
-	return &recorder{name: name, ch: make(chan *pubsub.Message, size)}
+// NewRecorder returns a Recorder that buffers size deliveries; name
+// appears in its failures.
+func NewRecorder(name string, size int) *Recorder {
+	return &Recorder{name: name, ch: make(chan *pubsub.Message, size)}
 }
 
-func (r *recorder) Deliver(m *pubsub.Message) {
+// Deliver implements pubsub.Subscriber; it never blocks.
+func (r *Recorder) Deliver(m *pubsub.Message) {
 	select {
 	case r.ch <- m:
 	default:
@@ -121,8 +124,8 @@ func (r *recorder) Deliver(m *pubsub.Message) {
 	}
 }
 
-// next waits for the next delivery.
-func (r *recorder) next(t *testing.T) *pubsub.Message {
+// Next waits for the next delivery.
+func (r *Recorder) Next(t testing.TB) *pubsub.Message {
 	t.Helper()
 	r.checkDropped(t)
 	select {
@@ -134,21 +137,31 @@ func (r *recorder) next(t *testing.T) *pubsub.Message {
 	}
 }
 
-// expect waits for deliveries with the given events, in order.
-func (r *recorder) expect(t *testing.T, events ...string) {
+// TryNext returns the next delivery if one is queued, without waiting.
+func (r *Recorder) TryNext() (*pubsub.Message, bool) {
+	select {
+	case m := <-r.ch:
+		return m, true
+	default:
+		return nil, false
+	}
+}
+
+// Expect waits for deliveries with the given events, in order.
+func (r *Recorder) Expect(t testing.TB, events ...string) {
 	t.Helper()
 	for i, want := range events {
-		m := r.next(t)
+		m := r.Next(t)
 		if m.Event != want {
 			t.Fatalf("%s: delivery %d: event = %q, want %q (expected %q)", r.name, i, m.Event, want, events)
 		}
 	}
 }
 
-// expectNone checks that nothing is queued. Call it after a marker message
+// ExpectNone checks that nothing is queued. Call it after a marker message
 // sent later than the one that must not arrive has been received by some
 // subscriber of the same topic.
-func (r *recorder) expectNone(t *testing.T) {
+func (r *Recorder) ExpectNone(t testing.TB) {
 	t.Helper()
 	r.checkDropped(t)
 	select {
@@ -158,14 +171,15 @@ func (r *recorder) expectNone(t *testing.T) {
 	}
 }
 
-func (r *recorder) checkDropped(t *testing.T) {
+func (r *Recorder) checkDropped(t testing.TB) {
 	t.Helper()
 	if n := r.dropped.Load(); n > 0 {
 		t.Fatalf("%s: %d deliveries overflowed the test buffer of %d", r.name, n, cap(r.ch))
 	}
 }
 
-func msg(topic, event string) *pubsub.Message {
+// Msg returns a message of event on topic with a small JSON payload.
+func Msg(topic, event string) *pubsub.Message {
 	return &pubsub.Message{Topic: topic, Event: event, Payload: []byte(`{"event":"` + event + `"}`)}
 }
 
@@ -200,15 +214,15 @@ func testNode(t *testing.T, b pubsub.Broker) {
 }
 
 func testSubscribeBroadcast(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("basic")
-	subs := []*recorder{newRecorder("a", 8), newRecorder("b", 8), newRecorder("c", 8)}
+	topic := NewTopic("basic")
+	subs := []*Recorder{NewRecorder("a", 8), NewRecorder("b", 8), NewRecorder("c", 8)}
 	for _, s := range subs {
 		subscribe(t, b, topic, s)
 	}
-	sent := msg(topic, "hello")
+	sent := Msg(topic, "hello")
 	broadcast(t, b, sent)
 	for _, s := range subs {
-		got := s.next(t)
+		got := s.Next(t)
 		if got.Topic != topic || got.Event != "hello" || !bytes.Equal(got.Payload, sent.Payload) || got.Binary {
 			t.Fatalf("%s got {%q %q %q binary=%v}, want {%q %q %q binary=false}",
 				s.name, got.Topic, got.Event, got.Payload, got.Binary, topic, "hello", sent.Payload)
@@ -220,12 +234,12 @@ func testSubscribeBroadcast(t *testing.T, b pubsub.Broker) {
 }
 
 func testSharedMessage(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("shared")
-	x, y := newRecorder("x", 4), newRecorder("y", 4)
+	topic := NewTopic("shared")
+	x, y := NewRecorder("x", 4), NewRecorder("y", 4)
 	subscribe(t, b, topic, x)
 	subscribe(t, b, topic, y)
-	broadcast(t, b, msg(topic, "e"))
-	mx, my := x.next(t), y.next(t)
+	broadcast(t, b, Msg(topic, "e"))
+	mx, my := x.Next(t), y.Next(t)
 	if mx != my {
 		t.Fatal("two local subscribers got different *Message values for one broadcast; " +
 			"dispatch one Message to all local subscribers so that Memo encodes it once per node")
@@ -233,27 +247,27 @@ func testSharedMessage(t *testing.T, b pubsub.Broker) {
 }
 
 func testUnsubscribe(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("unsub")
-	a, w := newRecorder("a", 8), newRecorder("witness", 8)
+	topic := NewTopic("unsub")
+	a, w := NewRecorder("a", 8), NewRecorder("witness", 8)
 	subscribe(t, b, topic, a)
 	subscribe(t, b, topic, w)
-	broadcast(t, b, msg(topic, "e1"))
-	a.expect(t, "e1")
-	w.expect(t, "e1")
+	broadcast(t, b, Msg(topic, "e1"))
+	a.Expect(t, "e1")
+	w.Expect(t, "e1")
 
 	unsubscribe(t, b, topic, a)
 	unsubscribe(t, b, topic, a)                   // absent: not an error
-	unsubscribe(t, b, newTopic("never"), a)       // unknown topic: not an error
-	unsubscribe(t, b, topic, newRecorder("x", 1)) // never subscribed
-	broadcast(t, b, msg(topic, "e2"))
-	broadcast(t, b, msg(topic, "marker"))
-	w.expect(t, "e2", "marker")
-	a.expectNone(t)
+	unsubscribe(t, b, NewTopic("never"), a)       // unknown topic: not an error
+	unsubscribe(t, b, topic, NewRecorder("x", 1)) // never subscribed
+	broadcast(t, b, Msg(topic, "e2"))
+	broadcast(t, b, Msg(topic, "marker"))
+	w.Expect(t, "e2", "marker")
+	a.ExpectNone(t)
 
 	subscribe(t, b, topic, a) // subscribing again works
-	broadcast(t, b, msg(topic, "e3"))
-	a.expect(t, "e3")
-	w.expect(t, "e3")
+	broadcast(t, b, Msg(topic, "e3"))
+	a.Expect(t, "e3")
+	w.Expect(t, "e3")
 }
 
 func testBroadcastFrom(t *testing.T, b pubsub.Broker) {
@@ -267,67 +281,67 @@ func testBroadcastFrom(t *testing.T, b pubsub.Broker) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			topic := newTopic("from")
-			self, other := newRecorder("from", 8), newRecorder("other", 8)
+			topic := NewTopic("from")
+			self, other := NewRecorder("from", 8), NewRecorder("other", 8)
 			subscribe(t, b, topic, self)
 			subscribe(t, b, topic, other)
-			m := msg(topic, "e1")
+			m := Msg(topic, "e1")
 			m.From = self
 			if err := tt.send(t.Context(), m); err != nil {
 				t.Fatalf("%s(From: self) = %v, want nil", tt.name, err)
 			}
-			if err := tt.send(t.Context(), msg(topic, "marker")); err != nil {
+			if err := tt.send(t.Context(), Msg(topic, "marker")); err != nil {
 				t.Fatalf("%s(marker) = %v, want nil", tt.name, err)
 			}
-			other.expect(t, "e1", "marker")
-			self.expect(t, "marker") // e1 would have come first
-			self.expectNone(t)
+			other.Expect(t, "e1", "marker")
+			self.Expect(t, "marker") // e1 would have come first
+			self.ExpectNone(t)
 		})
 	}
 }
 
 func testDuplicateSubscribe(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("dup")
-	a, w := newRecorder("a", 8), newRecorder("witness", 8)
+	topic := NewTopic("dup")
+	a, w := NewRecorder("a", 8), NewRecorder("witness", 8)
 	subscribe(t, b, topic, a)
 	subscribe(t, b, topic, a)
 	subscribe(t, b, topic, w)
-	broadcast(t, b, msg(topic, "e1"))
-	broadcast(t, b, msg(topic, "e2"))
-	a.expect(t, "e1", "e2") // a second e1 would have come before e2
-	w.expect(t, "e1", "e2")
-	a.expectNone(t)
+	broadcast(t, b, Msg(topic, "e1"))
+	broadcast(t, b, Msg(topic, "e2"))
+	a.Expect(t, "e1", "e2") // a second e1 would have come before e2
+	w.Expect(t, "e1", "e2")
+	a.ExpectNone(t)
 
 	// One Unsubscribe undoes any number of Subscribes.
 	unsubscribe(t, b, topic, a)
-	broadcast(t, b, msg(topic, "e3"))
-	broadcast(t, b, msg(topic, "marker"))
-	w.expect(t, "e3", "marker")
-	a.expectNone(t)
+	broadcast(t, b, Msg(topic, "e3"))
+	broadcast(t, b, Msg(topic, "marker"))
+	w.Expect(t, "e3", "marker")
+	a.ExpectNone(t)
 }
 
 func testTopicIsolation(t *testing.T, b pubsub.Broker) {
-	base := newTopic("room")
+	base := NewTopic("room")
 	// Topics match exactly: neither prefixes nor extensions of a topic
 	// receive its messages.
 	topics := []string{base, base + "1", base + ":1", base[:len(base)-1]}
-	subs := make([]*recorder, len(topics))
+	subs := make([]*Recorder, len(topics))
 	for i, topic := range topics {
-		subs[i] = newRecorder(topic, 8)
+		subs[i] = NewRecorder(topic, 8)
 		subscribe(t, b, topic, subs[i])
 	}
 	for i, topic := range topics {
-		broadcast(t, b, msg(topic, "e"+strconv.Itoa(i)))
+		broadcast(t, b, Msg(topic, "e"+strconv.Itoa(i)))
 	}
 	for _, topic := range topics {
-		broadcast(t, b, msg(topic, "marker"))
+		broadcast(t, b, Msg(topic, "marker"))
 	}
 	for i, s := range subs {
-		if m := s.next(t); m.Topic != topics[i] || m.Event != "e"+strconv.Itoa(i) {
+		if m := s.Next(t); m.Topic != topics[i] || m.Event != "e"+strconv.Itoa(i) {
 			t.Fatalf("%s got {%q %q}, want {%q %q}", s.name, m.Topic, m.Event, topics[i], "e"+strconv.Itoa(i))
 		}
-		s.expect(t, "marker")
-		s.expectNone(t)
+		s.Expect(t, "marker")
+		s.ExpectNone(t)
 	}
 }
 
@@ -357,11 +371,11 @@ func testPayload(t *testing.T, b pubsub.Broker) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			topic := newTopic("payload")
-			r := newRecorder("r", 4)
+			topic := NewTopic("payload")
+			r := NewRecorder("r", 4)
 			subscribe(t, b, topic, r)
 			broadcast(t, b, &pubsub.Message{Topic: topic, Event: tt.event, Payload: tt.payload, Binary: tt.binary})
-			got := r.next(t)
+			got := r.Next(t)
 			if got.Topic != topic {
 				t.Errorf("Topic = %q, want %q", got.Topic, topic)
 			}
@@ -386,50 +400,50 @@ func abbrev(p []byte) string {
 }
 
 func testLocalBroadcast(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("local")
-	r := newRecorder("r", 4)
+	topic := NewTopic("local")
+	r := NewRecorder("r", 4)
 	subscribe(t, b, topic, r)
-	if err := b.LocalBroadcast(t.Context(), msg(topic, "e1")); err != nil {
+	if err := b.LocalBroadcast(t.Context(), Msg(topic, "e1")); err != nil {
 		t.Fatalf("LocalBroadcast = %v, want nil", err)
 	}
-	r.expect(t, "e1")
+	r.Expect(t, "e1")
 }
 
 func testDirectBroadcast(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("direct")
-	r := newRecorder("r", 4)
+	topic := NewTopic("direct")
+	r := NewRecorder("r", 4)
 	subscribe(t, b, topic, r)
-	if err := b.DirectBroadcast(t.Context(), b.Node(), msg(topic, "e1")); err != nil {
+	if err := b.DirectBroadcast(t.Context(), b.Node(), Msg(topic, "e1")); err != nil {
 		t.Fatalf("DirectBroadcast(Node()) = %v, want nil", err)
 	}
-	r.expect(t, "e1")
+	r.Expect(t, "e1")
 
 	other := "pubsubtest-no-such-node-" + runID
-	err := b.DirectBroadcast(t.Context(), other, msg(topic, "elsewhere"))
+	err := b.DirectBroadcast(t.Context(), other, Msg(topic, "elsewhere"))
 	if err != nil && !errors.Is(err, pubsub.ErrUnknownNode) {
 		t.Fatalf("DirectBroadcast(%q) = %v, want nil or ErrUnknownNode", other, err)
 	}
-	if err := b.DirectBroadcast(t.Context(), b.Node(), msg(topic, "marker")); err != nil {
+	if err := b.DirectBroadcast(t.Context(), b.Node(), Msg(topic, "marker")); err != nil {
 		t.Fatalf("DirectBroadcast(Node()) = %v, want nil", err)
 	}
-	r.expect(t, "marker")
-	r.expectNone(t)
+	r.Expect(t, "marker")
+	r.ExpectNone(t)
 }
 
 func testOrdering(t *testing.T, b pubsub.Broker) {
 	const n = 1000
-	topic := newTopic("order")
-	r := newRecorder("r", n)
+	topic := NewTopic("order")
+	r := NewRecorder("r", n)
 	subscribe(t, b, topic, r)
 	for i := range n {
-		broadcast(t, b, msg(topic, strconv.Itoa(i)))
+		broadcast(t, b, Msg(topic, strconv.Itoa(i)))
 	}
 	for i := range n {
-		if m := r.next(t); m.Event != strconv.Itoa(i) {
+		if m := r.Next(t); m.Event != strconv.Itoa(i) {
 			t.Fatalf("delivery %d: event = %q, want %q", i, m.Event, strconv.Itoa(i))
 		}
 	}
-	r.expectNone(t)
+	r.ExpectNone(t)
 }
 
 // testConcurrent runs publishers, subscribers and subscription churn at
@@ -447,11 +461,11 @@ func testConcurrent(t *testing.T, b pubsub.Broker) {
 	)
 	topics := make([]string, topicCount)
 	for i := range topics {
-		topics[i] = newTopic("conc" + strconv.Itoa(i))
+		topics[i] = NewTopic("conc" + strconv.Itoa(i))
 	}
-	steady := make([]*recorder, subscribers)
+	steady := make([]*Recorder, subscribers)
 	for i := range steady {
-		steady[i] = newRecorder("steady"+strconv.Itoa(i), size)
+		steady[i] = NewRecorder("steady"+strconv.Itoa(i), size)
 		for _, topic := range topics {
 			subscribe(t, b, topic, steady[i])
 		}
@@ -464,9 +478,9 @@ func testConcurrent(t *testing.T, b pubsub.Broker) {
 		done  = make(chan struct{})
 		errs  = make(chan error, publishers+churners)
 	)
-	churnRecs := make([]*recorder, churners)
+	churnRecs := make([]*Recorder, churners)
 	for c := range churnRecs {
-		r := newRecorder("churn"+strconv.Itoa(c), size)
+		r := NewRecorder("churn"+strconv.Itoa(c), size)
 		churnRecs[c] = r
 		churn.Go(func() {
 			for i := 0; ; i++ {
@@ -508,14 +522,14 @@ func testConcurrent(t *testing.T, b pubsub.Broker) {
 		t.Fatal(err)
 	}
 	for _, topic := range topics {
-		broadcast(t, b, msg(topic, "marker"))
+		broadcast(t, b, Msg(topic, "marker"))
 	}
 
 	for _, r := range steady {
 		next := make([]int, publishers) // next expected seq per publisher
 		received, markers := 0, 0
 		for received < publishers*perPub || markers < topicCount {
-			m := r.next(t)
+			m := r.Next(t)
 			if m.Event == "marker" {
 				markers++
 				continue
@@ -530,7 +544,7 @@ func testConcurrent(t *testing.T, b pubsub.Broker) {
 		if received != publishers*perPub {
 			t.Fatalf("%s: received %d messages, want %d", r.name, received, publishers*perPub)
 		}
-		r.expectNone(t)
+		r.ExpectNone(t)
 	}
 	for _, r := range churnRecs {
 		last := make([]int, publishers)
@@ -557,7 +571,7 @@ func testConcurrent(t *testing.T, b pubsub.Broker) {
 	}
 }
 
-func parseConcurrent(t *testing.T, r *recorder, m *pubsub.Message, publishers int) (publisher, seq int) {
+func parseConcurrent(t *testing.T, r *Recorder, m *pubsub.Message, publishers int) (publisher, seq int) {
 	t.Helper()
 	p, err1 := strconv.Atoi(m.Event)
 	s, err2 := strconv.Atoi(string(m.Payload))
@@ -572,20 +586,20 @@ func testCancelledContext(t *testing.T, b pubsub.Broker) {
 	cancel()
 	tests := []struct {
 		name string
-		call func(topic string, r *recorder) error
+		call func(topic string, r *Recorder) error
 	}{
-		{"Subscribe", func(topic string, r *recorder) error { return b.Subscribe(cancelled, topic, r) }},
-		{"Broadcast", func(topic string, _ *recorder) error { return b.Broadcast(cancelled, msg(topic, "e1")) }},
-		{"LocalBroadcast", func(topic string, _ *recorder) error { return b.LocalBroadcast(cancelled, msg(topic, "e1")) }},
-		{"DirectBroadcast", func(topic string, _ *recorder) error {
-			return b.DirectBroadcast(cancelled, b.Node(), msg(topic, "e1"))
+		{"Subscribe", func(topic string, r *Recorder) error { return b.Subscribe(cancelled, topic, r) }},
+		{"Broadcast", func(topic string, _ *Recorder) error { return b.Broadcast(cancelled, Msg(topic, "e1")) }},
+		{"LocalBroadcast", func(topic string, _ *Recorder) error { return b.LocalBroadcast(cancelled, Msg(topic, "e1")) }},
+		{"DirectBroadcast", func(topic string, _ *Recorder) error {
+			return b.DirectBroadcast(cancelled, b.Node(), Msg(topic, "e1"))
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			topic := newTopic("cancel")
-			r, w := newRecorder("r", 8), newRecorder("witness", 8)
+			topic := NewTopic("cancel")
+			r, w := NewRecorder("r", 8), NewRecorder("witness", 8)
 			subscribe(t, b, topic, w)
 			if tt.name != "Subscribe" {
 				subscribe(t, b, topic, r)
@@ -596,27 +610,27 @@ func testCancelledContext(t *testing.T, b pubsub.Broker) {
 			}
 			// Nothing happened: the Subscribe did not subscribe, the
 			// broadcast did not deliver.
-			broadcast(t, b, msg(topic, "marker"))
-			w.expect(t, "marker")
+			broadcast(t, b, Msg(topic, "marker"))
+			w.Expect(t, "marker")
 			if tt.name != "Subscribe" {
-				r.expect(t, "marker")
+				r.Expect(t, "marker")
 			}
-			r.expectNone(t)
+			r.ExpectNone(t)
 		})
 	}
 }
 
 func testUnsubscribeCancelledContext(t *testing.T, b pubsub.Broker) {
-	topic := newTopic("unsubcancel")
-	r, w := newRecorder("r", 8), newRecorder("witness", 8)
+	topic := NewTopic("unsubcancel")
+	r, w := NewRecorder("r", 8), NewRecorder("witness", 8)
 	subscribe(t, b, topic, r)
 	subscribe(t, b, topic, w)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// The error, if any, is the adapter's choice; the local removal is not.
 	_ = b.Unsubscribe(ctx, topic, r)
-	broadcast(t, b, msg(topic, "e1"))
-	broadcast(t, b, msg(topic, "marker"))
-	w.expect(t, "e1", "marker")
-	r.expectNone(t)
+	broadcast(t, b, Msg(topic, "e1"))
+	broadcast(t, b, Msg(topic, "marker"))
+	w.Expect(t, "e1", "marker")
+	r.ExpectNone(t)
 }

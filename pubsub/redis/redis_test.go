@@ -79,8 +79,8 @@ func closedAddr(t *testing.T) string {
 func TestRedisNotConnected(t *testing.T) {
 	t.Parallel()
 	b := newBroker(t, redis.Config{Node: "a", Addr: closedAddr(t), ReconnectWait: 20 * time.Millisecond})
-	topic := newTopic("down")
-	r := newRecorder("r", 8)
+	topic := pubsubtest.NewTopic("down")
+	r := pubsubtest.NewRecorder("r", 8)
 	testutil.Success(t, b.Subscribe(t.Context(), topic, r)) // before Serve
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,12 +96,12 @@ func TestRedisNotConnected(t *testing.T) {
 		t.Errorf("second Serve() = %v, want an already serving error", err)
 	}
 
-	testutil.ErrorIs(t, b.Broadcast(t.Context(), msg(topic, "e1")), redis.ErrNotConnected)
-	testutil.ErrorIs(t, b.DirectBroadcast(t.Context(), "b", msg(topic, "e2")), redis.ErrNotConnected)
-	testutil.Success(t, b.LocalBroadcast(t.Context(), msg(topic, "e3")))
-	testutil.Success(t, b.DirectBroadcast(t.Context(), "a", msg(topic, "e4")))
-	r.expect(t, "e3", "e4") // synchronous: e1 and e2 would be queued already
-	r.expectNone(t)
+	testutil.ErrorIs(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")), redis.ErrNotConnected)
+	testutil.ErrorIs(t, b.DirectBroadcast(t.Context(), "b", pubsubtest.Msg(topic, "e2")), redis.ErrNotConnected)
+	testutil.Success(t, b.LocalBroadcast(t.Context(), pubsubtest.Msg(topic, "e3")))
+	testutil.Success(t, b.DirectBroadcast(t.Context(), "a", pubsubtest.Msg(topic, "e4")))
+	r.Expect(t, "e3", "e4") // synchronous: e1 and e2 would be queued already
+	r.ExpectNone(t)
 	st := b.Stats()
 	testutil.Equal(t, "Stats().Connected", st.Connected, false)
 	testutil.Equal(t, "Stats().Sent", st.Sent, uint64(0))
@@ -124,18 +124,18 @@ func TestRedisSubscribeBeforeServe(t *testing.T) {
 	channel := newChannel()
 	a := newBroker(t, redis.Config{Node: "a", Channel: channel})
 	b := newBroker(t, redis.Config{Node: "b", Channel: channel})
-	topic := newTopic("early")
-	ra, rb := newRecorder("a", 8), newRecorder("b", 8)
+	topic := pubsubtest.NewTopic("early")
+	ra, rb := pubsubtest.NewRecorder("a", 8), pubsubtest.NewRecorder("b", 8)
 	testutil.Success(t, a.Subscribe(t.Context(), topic, ra))
 	testutil.Success(t, b.Subscribe(t.Context(), topic, rb))
-	testutil.Success(t, a.LocalBroadcast(t.Context(), msg(topic, "local")))
-	ra.expect(t, "local")
+	testutil.Success(t, a.LocalBroadcast(t.Context(), pubsubtest.Msg(topic, "local")))
+	ra.Expect(t, "local")
 
 	serve(t, a, true)
 	serve(t, b, true)
-	testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "e1")))
-	ra.expect(t, "e1")
-	rb.expect(t, "e1")
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	ra.Expect(t, "e1")
+	rb.Expect(t, "e1")
 }
 
 // TestRedisReconnect kills the broker's Redis connections: Serve
@@ -154,11 +154,11 @@ func TestRedisReconnect(t *testing.T) {
 	b := newBroker(t, redis.Config{Node: "b", Channel: channel})
 	serve(t, a, true)
 	serve(t, b, true)
-	topic := newTopic("reconnect")
-	ra := newRecorder("a", 8)
+	topic := pubsubtest.NewTopic("reconnect")
+	ra := pubsubtest.NewRecorder("a", 8)
 	testutil.Success(t, a.Subscribe(t.Context(), topic, ra))
-	testutil.Success(t, b.Broadcast(t.Context(), msg(topic, "before")))
-	ra.expect(t, "before")
+	testutil.Success(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "before")))
+	ra.Expect(t, "before")
 
 	admin := newAdmin(t, addr)
 	killed := killClients(t, admin, name)
@@ -171,10 +171,10 @@ func TestRedisReconnect(t *testing.T) {
 		}
 		return nil
 	})
-	testutil.Success(t, b.Broadcast(t.Context(), msg(topic, "after")))
-	ra.expect(t, "after")
-	testutil.Success(t, a.Broadcast(t.Context(), msg(topic, "own")))
-	ra.expect(t, "own")
+	testutil.Success(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "after")))
+	ra.Expect(t, "after")
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "own")))
+	ra.Expect(t, "own")
 	if st := a.Stats(); st.Failures < 1 {
 		t.Errorf("Stats().Failures = %d, want at least 1", st.Failures)
 	}
@@ -221,17 +221,17 @@ func killClients(t *testing.T, admin rueidis.Client, name string) int {
 func TestRedisInvalidMessages(t *testing.T) {
 	t.Parallel()
 	nodes := cluster(t, 2)
-	topic := newTopic("invalid")
-	r := newRecorder("r", 8)
+	topic := pubsubtest.NewTopic("invalid")
+	r := pubsubtest.NewRecorder("r", 8)
 	testutil.Success(t, nodes[1].Subscribe(t.Context(), topic, r))
 	admin := newAdmin(t, redisAddr(t))
 	for _, junk := range []string{"", "\x01", "\x02\x00\x01a\x00\x00", "\x01\x04\x01a\x00\x00", "\x01\x00\x05a", "\x01\x00\x00\x00\x00", `{"json":1}`} {
 		err := admin.Do(t.Context(), admin.B().Publish().Channel(nodes[0].Channel()).Message(junk).Build()).Error()
 		testutil.Success(t, err)
 	}
-	testutil.Success(t, nodes[0].Broadcast(t.Context(), msg(topic, "valid")))
-	r.expect(t, "valid")
-	r.expectNone(t)
+	testutil.Success(t, nodes[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "valid")))
+	r.Expect(t, "valid")
+	r.ExpectNone(t)
 	testutil.Equal(t, "Stats().Invalid", nodes[1].Stats().Invalid, uint64(7))
 }
 
@@ -240,29 +240,29 @@ func TestRedisInvalidMessages(t *testing.T) {
 func TestRedisChannelIsolation(t *testing.T) {
 	t.Parallel()
 	one, two := cluster(t, 2), cluster(t, 2)
-	topic := newTopic("iso")
-	r1, r2 := newRecorder("one", 8), newRecorder("two", 8)
+	topic := pubsubtest.NewTopic("iso")
+	r1, r2 := pubsubtest.NewRecorder("one", 8), pubsubtest.NewRecorder("two", 8)
 	testutil.Success(t, one[1].Subscribe(t.Context(), topic, r1))
 	testutil.Success(t, two[1].Subscribe(t.Context(), topic, r2))
-	testutil.Success(t, one[0].Broadcast(t.Context(), msg(topic, "e1")))
-	testutil.Success(t, two[0].Broadcast(t.Context(), msg(topic, "e2")))
-	testutil.Success(t, one[0].Broadcast(t.Context(), msg(topic, "marker")))
-	testutil.Success(t, two[0].Broadcast(t.Context(), msg(topic, "marker")))
-	r1.expect(t, "e1", "marker")
-	r2.expect(t, "e2", "marker")
-	r1.expectNone(t)
-	r2.expectNone(t)
+	testutil.Success(t, one[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	testutil.Success(t, two[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "e2")))
+	testutil.Success(t, one[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "marker")))
+	testutil.Success(t, two[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "marker")))
+	r1.Expect(t, "e1", "marker")
+	r2.Expect(t, "e2", "marker")
+	r1.ExpectNone(t)
+	r2.ExpectNone(t)
 }
 
 // TestRedisStats checks the counters of a round trip.
 func TestRedisStats(t *testing.T) {
 	t.Parallel()
 	nodes := cluster(t, 2)
-	topic := newTopic("stats")
-	r := newRecorder("r", 8)
+	topic := pubsubtest.NewTopic("stats")
+	r := pubsubtest.NewRecorder("r", 8)
 	testutil.Success(t, nodes[1].Subscribe(t.Context(), topic, r))
-	testutil.Success(t, nodes[0].Broadcast(t.Context(), msg(topic, "e1")))
-	r.expect(t, "e1")
+	testutil.Success(t, nodes[0].Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	r.Expect(t, "e1")
 	a, b := nodes[0].Stats(), nodes[1].Stats()
 	testutil.Equal(t, "a.Sent", a.Sent, uint64(1))
 	testutil.Equal(t, "b.Received", b.Received, uint64(1))
