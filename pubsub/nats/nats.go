@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -168,7 +167,7 @@ func New(cfg Config) (*Broker, error) {
 		log:        log.With(logNode, cfg.Node, logPrefix, prefix),
 		reg:        pubsub.NewRegistry(0),
 	}
-	b.local = local.Node{Prefix: "pubsub/nats", Reg: b.reg}
+	b.local = local.Node{Prefix: "pubsub/nats", Name: cfg.Node, Reg: b.reg}
 	if cfg.Conn == nil {
 		b.opts = nats.GetDefaultOptions()
 		if cfg.Options != nil {
@@ -208,7 +207,7 @@ func New(cfg Config) (*Broker, error) {
 			for i := 1; i < attempts && d < maxWait; i++ {
 				d *= 2
 			}
-			return jitter(min(d, maxWait))
+			return local.Jitter(min(d, maxWait))
 		}
 	}
 	return b, nil
@@ -368,7 +367,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 			b.log.Info("nats pubsub: subscribed", "server", nc.ConnectedUrlRedacted())
 		case ctx.Err() == nil:
 			b.log.Warn("nats pubsub: confirming subscriptions", logErr, err)
-			retry = time.After(jitter(firstReconnectWait))
+			retry = time.After(local.Jitter(firstReconnectWait))
 		}
 	}
 	refresh()
@@ -411,23 +410,15 @@ func subsDropped(subs *[2]*nats.Subscription) uint64 {
 // unless it is this node's own broadcast or a direct message to another
 // node.
 func (b *Broker) receive(nm *nats.Msg) {
-	env, err := envelope.Decode(nm.Data)
+	ok, err := b.local.Receive(nm.Data)
 	if err != nil {
 		b.invalid.Add(1)
 		b.log.Debug("nats pubsub: dropped a message", "subject", nm.Subject, logErr, err)
 		return
 	}
-	mine := string(env.Node) == b.node
-	if env.Only && !mine || !env.Only && mine {
-		return // for another node only, or our own broadcast
+	if ok {
+		b.received.Add(1)
 	}
-	b.received.Add(1)
-	b.reg.Dispatch(env.Msg)
-}
-
-// jitter returns d ± 20 %.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // Stats is a snapshot of a [Broker]'s state and counters.

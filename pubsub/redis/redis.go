@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,7 +140,7 @@ func New(cfg Config) (*Broker, error) {
 		log:     log.With(logNode, cfg.Node, logChannel, channel),
 		reg:     pubsub.NewRegistry(0),
 	}
-	b.local = local.Node{Prefix: "pubsub/redis", Reg: b.reg}
+	b.local = local.Node{Prefix: "pubsub/redis", Name: cfg.Node, Reg: b.reg}
 	return b, nil
 }
 
@@ -249,7 +248,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 			wait = first
 		}
 		b.failures.Add(1)
-		d := jitter(wait)
+		d := local.Jitter(wait)
 		b.log.Warn("redis pubsub: connection lost or failed; reconnecting", logErr, err, logWait, d)
 		t := time.NewTimer(d)
 		select {
@@ -320,23 +319,15 @@ func connErr(err error) error {
 // receive dispatches a message from the cluster channel, unless it is this
 // node's own broadcast or a direct message to another node.
 func (b *Broker) receive(rm rueidis.PubSubMessage) {
-	env, err := envelope.Decode([]byte(rm.Message))
+	ok, err := b.local.Receive([]byte(rm.Message))
 	if err != nil {
 		b.invalid.Add(1)
 		b.log.Debug("redis pubsub: dropped a message", logErr, err)
 		return
 	}
-	mine := string(env.Node) == b.node
-	if env.Only && !mine || !env.Only && mine {
-		return // for another node only, or our own broadcast
+	if ok {
+		b.received.Add(1)
 	}
-	b.received.Add(1)
-	b.reg.Dispatch(env.Msg)
-}
-
-// jitter returns d ± 20 %.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // Stats is a snapshot of a [Broker]'s state and counters.

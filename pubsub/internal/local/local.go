@@ -7,16 +7,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/pubsub/internal/envelope"
 )
 
 // Node is one node's subscriptions. Prefix starts its errors
 // ("pubsub/redis").
 type Node struct {
 	Prefix string
+	Name   string // this node's name
 	Reg    *pubsub.Registry
+}
+
+// Receive decodes an envelope from another node and dispatches its
+// message here, unless it is this node's own broadcast or a direct message
+// for another node. It reports whether it dispatched, or why data is not
+// an envelope. It keeps data.
+func (n *Node) Receive(data []byte) (bool, error) {
+	env, err := envelope.Decode(data)
+	if err != nil {
+		return false, err
+	}
+	mine := string(env.Node) == n.Name
+	if env.Only != mine {
+		return false, nil // our own broadcast, or for another node only
+	}
+	n.Reg.Dispatch(env.Msg)
+	return true, nil
+}
+
+// Jitter returns d ± 20 %, to spread the reconnects of a cluster.
+func Jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // Subscribe adds s to topic, or says why it cannot: ctx is done, or s is
