@@ -267,10 +267,11 @@ func renderMain(args []string, stderr io.Writer) error {
 func rawServerMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("rawserver", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:4100", "address to listen on")
+	writers := fs.Int("writers", 0, "goroutines writing each broadcast (0: GOMAXPROCS, the parallel baseline; 1: serial)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	srv, err := rawbaseline.New()
+	srv, err := rawbaseline.NewWith(rawbaseline.Config{Writers: *writers})
 	if err != nil {
 		return err
 	}

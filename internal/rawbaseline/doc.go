@@ -9,8 +9,11 @@
 // heartbeats with an ok reply and keeps, per topic, the set of joined
 // connections. POST /api/broadcast encodes one frame
 // [null,null,topic,event,payload] and writes it to every subscriber
-// socket with one write(2) each, on the request's goroutine: no queue,
-// no framework. A socket that cannot take the whole frame at once (a
+// socket with one write(2) each: no queue, no framework. The subscribers
+// are split into GOMAXPROCS disjoint slices, each written by its own
+// goroutine (the request's writes the first), since a tuned server uses
+// every core for a large broadcast; [Config].Writers = 1 writes them all
+// from the request's goroutine, the serial baseline. A socket that cannot take the whole frame at once (a
 // client that does not read) is closed, since a partial frame cannot be
 // finished without a queue.
 //
@@ -24,5 +27,6 @@
 //	go srv.Serve(ctx)              // the epoll loop, until ctx is done
 //	http.Serve(ln, srv)            // srv is an http.Handler
 //
-// or run it with `go run ./cmd/suzaku-bench rawserver -addr 127.0.0.1:4100`.
+// or run it with `go run ./cmd/suzaku-bench rawserver -addr 127.0.0.1:4100`
+// (add `-writers 1` for the serial baseline).
 package rawbaseline

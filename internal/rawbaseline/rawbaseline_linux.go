@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -17,6 +18,10 @@ import (
 
 // maxFrame bounds a client frame; the tool sends joins and heartbeats.
 const maxFrame = 64 << 10
+
+// minSlice is the fewest subscribers a broadcast gives a writer goroutine
+// of its own.
+const minSlice = 64
 
 // Server is the baseline: an http.Handler for /socket/websocket,
 // POST /api/broadcast and GET /api/health, and an epoll loop ([Server.Serve])
@@ -28,10 +33,28 @@ type Server struct {
 	epfd         int
 	wakeR, wakeW int
 
+	writers int // goroutines per broadcast
+
 	mu     sync.RWMutex
 	conns  map[int]*conn // by file descriptor
-	topics map[string]map[*conn]struct{}
+	topics map[string]*topicSet
 	closed bool
+}
+
+// Config configures [NewWith]. The zero value is the parallel baseline.
+type Config struct {
+	// Writers is the number of goroutines that write one broadcast, each
+	// to its own disjoint slice of the subscribers. Default (zero or
+	// less): GOMAXPROCS, the most this box can do at once; 1 writes every
+	// broadcast from the request's goroutine (the serial baseline).
+	Writers int
+}
+
+// topicSet is one topic's subscribers: a slice to split among writers,
+// and each one's index in it for O(1) removal.
+type topicSet struct {
+	list []*conn
+	idx  map[*conn]int
 }
 
 // conn is one WebSocket connection. Its descriptor is used with raw
@@ -46,8 +69,16 @@ type conn struct {
 	topics  []string // under Server.mu
 }
 
-// New returns a Server whose loop is not yet running.
-func New() (*Server, error) {
+// New returns a parallel baseline ([NewWith] with the zero Config) whose
+// loop is not yet running.
+func New() (*Server, error) { return NewWith(Config{}) }
+
+// NewWith returns a Server whose loop is not yet running.
+func NewWith(cfg Config) (*Server, error) {
+	writers := cfg.Writers
+	if writers <= 0 {
+		writers = runtime.GOMAXPROCS(0)
+	}
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -65,8 +96,8 @@ func New() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		mux: http.NewServeMux(), epfd: epfd, wakeR: p[0], wakeW: p[1],
-		conns: make(map[int]*conn), topics: make(map[string]map[*conn]struct{}),
+		mux: http.NewServeMux(), epfd: epfd, wakeR: p[0], wakeW: p[1], writers: writers,
+		conns: make(map[int]*conn), topics: make(map[string]*topicSet),
 	}
 	s.mux.HandleFunc("/socket/websocket", s.upgrade)
 	s.mux.HandleFunc("POST /api/broadcast", s.broadcast)
@@ -247,26 +278,49 @@ func (s *Server) message(c *conn, payload []byte) {
 func (s *Server) subscribe(c *conn, topic string, join bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	subs := s.topics[topic]
-	_, in := subs[c]
+	ts := s.topics[topic]
+	in := false
+	if ts != nil {
+		_, in = ts.idx[c]
+	}
 	switch {
 	case join && !in:
-		if subs == nil {
-			subs = make(map[*conn]struct{})
-			s.topics[topic] = subs
+		if ts == nil {
+			ts = &topicSet{idx: make(map[*conn]int)}
+			s.topics[topic] = ts
 		}
-		subs[c] = struct{}{}
+		ts.idx[c] = len(ts.list)
+		ts.list = append(ts.list, c)
 		c.topics = append(c.topics, topic)
 	case !join && in:
-		delete(subs, c)
-		if len(subs) == 0 {
-			delete(s.topics, topic)
-		}
+		s.unsubscribe(c, topic)
+	}
+}
+
+// unsubscribe removes c from topic's set, under s.mu.
+func (s *Server) unsubscribe(c *conn, topic string) {
+	ts := s.topics[topic]
+	if ts == nil {
+		return
+	}
+	i, ok := ts.idx[c]
+	if !ok {
+		return
+	}
+	last := len(ts.list) - 1
+	ts.list[i] = ts.list[last]
+	ts.idx[ts.list[i]] = i
+	ts.list[last] = nil
+	ts.list = ts.list[:last]
+	delete(ts.idx, c)
+	if len(ts.list) == 0 {
+		delete(s.topics, topic)
 	}
 }
 
 // broadcast writes one frame [null,null,topic,event,payload] to every
-// subscriber of topic, one write(2) each.
+// subscriber of topic, one write(2) each, from Config.Writers goroutines
+// over disjoint slices of the subscribers.
 func (s *Server) broadcast(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Topic   string          `json:"topic"`
@@ -284,13 +338,42 @@ func (s *Server) broadcast(w http.ResponseWriter, r *http.Request) {
 	msg = append(append(append(msg, ','), event...), ',')
 	msg = append(append(msg, body.Payload...), ']')
 	f := frame(ws.OpText, msg)
-	var dead []*conn
-	s.mu.RLock()
-	for c := range s.topics[body.Topic] {
-		if !s.write(c, f) {
-			dead = append(dead, c)
+	var (
+		dead   []*conn
+		deadMu sync.Mutex
+		wg     sync.WaitGroup
+	)
+	writeAll := func(list []*conn) {
+		var mine []*conn
+		for _, c := range list {
+			if !s.write(c, f) {
+				mine = append(mine, c)
+			}
+		}
+		if len(mine) > 0 {
+			deadMu.Lock()
+			dead = append(dead, mine...)
+			deadMu.Unlock()
 		}
 	}
+	s.mu.RLock()
+	var list []*conn
+	if ts := s.topics[body.Topic]; ts != nil {
+		list = ts.list
+	}
+	// Split into s.writers slices (fewer for small topics, where a
+	// goroutine would cost more than it saves); this goroutine writes
+	// the first.
+	parts := min(s.writers, (len(list)+minSlice-1)/minSlice)
+	for i := 1; i < parts; i++ {
+		part := list[i*len(list)/parts : (i+1)*len(list)/parts]
+		wg.Go(func() { writeAll(part) })
+	}
+	if parts > 1 {
+		list = list[:len(list)/parts]
+	}
+	writeAll(list)
+	wg.Wait()
 	s.mu.RUnlock()
 	for _, c := range dead {
 		s.drop(c)
@@ -325,12 +408,7 @@ func (s *Server) drop(c *conn) {
 		delete(s.conns, c.fd)
 	}
 	for _, t := range c.topics {
-		if subs := s.topics[t]; subs != nil {
-			delete(subs, c)
-			if len(subs) == 0 {
-				delete(s.topics, t)
-			}
-		}
+		s.unsubscribe(c, t)
 	}
 	s.mu.Unlock()
 	_ = syscall.EpollCtl(s.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)

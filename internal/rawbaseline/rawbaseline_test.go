@@ -70,7 +70,12 @@ func TestRawFrame(t *testing.T) {
 // start runs a Server behind an httptest server until the test ends.
 func start(t *testing.T) (*Server, string) {
 	t.Helper()
-	srv, err := New()
+	return startWith(t, Config{})
+}
+
+func startWith(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	srv, err := NewWith(cfg)
 	testutil.Success(t, err)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -162,4 +167,36 @@ func TestRawCloseFrameIsEchoed(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRawParallelBroadcastReachesEveryone splits a broadcast over four
+// writers (200 subscribers, so every writer gets a slice) and checks that
+// each subscriber gets each broadcast once, in order, also after some of
+// them left (which moves others within the topic's list).
+func TestRawParallelBroadcastReachesEveryone(t *testing.T) {
+	t.Parallel()
+	_, url := startWith(t, Config{Writers: 4})
+	conns := make([]net.Conn, 200)
+	for i := range conns {
+		conns[i] = dial(t, url)
+		send(t, conns[i], `["1","1","bench:p","phx_join",{}]`)
+		recv(t, conns[i])
+	}
+	for i := 0; i < len(conns); i += 7 { // leave from the middle
+		send(t, conns[i], `["1","2","bench:p","phx_leave",{}]`)
+		recv(t, conns[i])
+	}
+	for n := range 3 {
+		resp, err := http.Post(url+"/api/broadcast", "application/json", strings.NewReader(`{"topic":"bench:p","event":"ev","payload":{"n":`+string(rune('0'+n))+`}}`))
+		testutil.Success(t, err)
+		resp.Body.Close()
+	}
+	for i, c := range conns {
+		if i%7 == 0 {
+			continue
+		}
+		for n := range 3 {
+			testutil.Equal(t, "broadcast", recv(t, c), `[null,null,"bench:p","ev",{"n":`+string(rune('0'+n))+`}]`)
+		}
+	}
 }
