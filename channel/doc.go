@@ -25,6 +25,15 @@
 // [Channel.ReplyRef] and [Channel.ReplyTo] answer later, from any
 // goroutine.
 //
+// # Typed events and assigns
+//
+// [Events] and [On] do for channel events what api.Handle does for HTTP:
+// the payload is decoded into a struct, validated ([Validator]), handed to
+// a method that returns a typed reply or an error ([Fail] for the client,
+// anything else logged and answered "internal error"), and an event with
+// no entry gets {"reason":"unknown event"}. [AssignsAs] reads the
+// connection's assigns as a type without the panic of a type assertion.
+//
 // # Broadcasts
 //
 // [Channel.Broadcast], [Channel.BroadcastFrom] and [Socket.Broadcast] go
