@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ type lobby struct{}
 func (lobby) Join(context.Context, *channel.Channel, channel.Payload) (any, error) { return nil, nil }
 
 // roomChannel is one user in one room: the seed's room_channel.ex, grown
-// up. Its fields are that join's state.
+// up. Its fields are that join's state; its events are typed.
 type roomChannel struct {
 	app  *app
 	user string
@@ -30,18 +31,61 @@ type (
 	ping      struct{}
 )
 
-func (r *roomChannel) Join(ctx context.Context, ch *channel.Channel, p channel.Payload) (any, error) {
-	r.user = ch.Assigns().(*auth.Identity).Subject
-	id, err := strconv.ParseInt(strings.TrimPrefix(ch.Topic(), "room:"), 10, 64)
+// newMsg is the payload of "new_msg".
+type newMsg struct {
+	Body string `json:"body"`
+}
+
+func (in newMsg) Validate() error {
+	if strings.TrimSpace(in.Body) == "" || utf8.RuneCountInString(in.Body) > 2000 {
+		return errors.New("a message is 1 to 2000 characters")
+	}
+	return nil
+}
+
+// typing is the payload of "typing".
+type typing struct {
+	Typing bool `json:"typing"`
+}
+
+var roomEvents = channel.Events[*roomChannel]{
+	"new_msg": channel.On((*roomChannel).newMsg),
+	"typing":  channel.On((*roomChannel).typing),
+}
+
+func (r *roomChannel) Join(ctx context.Context, ch *channel.Channel, _ channel.Payload) (any, error) {
+	id, ok := channel.AssignsAs[*auth.Identity](ch)
+	if !ok {
+		return nil, channel.Refuse("unauthorized")
+	}
+	r.user = id.Subject
+	roomID, err := strconv.ParseInt(strings.TrimPrefix(ch.Topic(), "room:"), 10, 64)
 	if err != nil {
 		return nil, channel.Refuse("not found")
 	}
-	if r.room, err = r.app.store.Room(ctx, id); err != nil {
+	if r.room, err = r.app.store.Room(ctx, roomID); err != nil {
 		return nil, channel.Refuse("not found")
 	}
 	ch.Send(afterJoin{})
 	ch.Every(5*time.Second, ping{})
 	return map[string]Room{"room": r.room}, nil
+}
+
+func (r *roomChannel) HandleIn(ctx context.Context, ch *channel.Channel, event string, p channel.Payload) channel.Reply {
+	return roomEvents.Dispatch(r, ctx, ch, event, p)
+}
+
+func (r *roomChannel) newMsg(ctx context.Context, ch *channel.Channel, in newMsg) (map[string]Message, error) {
+	m, err := r.app.store.AddMessage(ctx, r.room.ID, r.user, in.Body)
+	if err != nil {
+		return nil, err // logged; the client reads "internal error"
+	}
+	_ = ch.Broadcast(ctx, "new_msg", m)
+	return map[string]Message{"message": m}, nil
+}
+
+func (r *roomChannel) typing(ctx context.Context, ch *channel.Channel, in typing) (struct{}, error) {
+	return struct{}{}, ch.BroadcastFrom(ctx, "typing", map[string]any{"user": r.user, "typing": in.Typing})
 }
 
 func (r *roomChannel) HandleInfo(ctx context.Context, ch *channel.Channel, msg any) {
@@ -55,26 +99,4 @@ func (r *roomChannel) HandleInfo(ctx context.Context, ch *channel.Channel, msg a
 	case ping:
 		_ = ch.Push("ping", map[string]int64{"at": time.Now().UnixMilli()})
 	}
-}
-
-func (r *roomChannel) HandleIn(ctx context.Context, ch *channel.Channel, event string, p channel.Payload) channel.Reply {
-	switch event {
-	case "new_msg":
-		var in struct{ Body string }
-		if err := p.Decode(&in); err != nil || strings.TrimSpace(in.Body) == "" || utf8.RuneCountInString(in.Body) > 2000 {
-			return channel.Error(channel.Reason("a message is 1 to 2000 characters"))
-		}
-		m, err := r.app.store.AddMessage(ctx, r.room.ID, r.user, in.Body)
-		if err != nil {
-			return channel.Error(channel.Reason("could not save the message"))
-		}
-		_ = ch.Broadcast(ctx, "new_msg", m)
-		return channel.OK(map[string]Message{"message": m})
-	case "typing":
-		var in struct{ Typing bool }
-		_ = p.Decode(&in)
-		_ = ch.BroadcastFrom(ctx, "typing", map[string]any{"user": r.user, "typing": in.Typing})
-		return channel.OK(nil)
-	}
-	return channel.Error(channel.Reason("unknown event"))
 }
