@@ -68,21 +68,11 @@ func (h *Harness) Connect(params map[string]string) *Client {
 
 // TryConnect is Connect returning the refusal instead of failing.
 func (h *Harness) TryConnect(params map[string]string) (*Client, error) {
-	info := &channel.ConnectInfo{Params: map[string][]string{"vsn": {"2.0.0"}}, Transport: "test"}
+	info := &channel.ConnectInfo{Params: map[string][]string{}}
 	for k, v := range params {
 		info.Params.Set(k, v)
 	}
-	sess, err := h.socket.Connect(context.Background(), info, wire.V2{})
-	if err != nil {
-		return nil, err
-	}
-	c := &Client{h: h, sess: sess, joins: map[string]string{}}
-	c.conn.notify = make(chan struct{}, 1)
-	if err := sess.Serve(context.Background(), &c.conn); err != nil {
-		return nil, err
-	}
-	h.t.Cleanup(sess.Close)
-	return c, nil
+	return h.TryConnectInfo(info)
 }
 
 // subscribe records the broadcasts on topic from now on.

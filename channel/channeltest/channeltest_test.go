@@ -148,3 +148,40 @@ func (f *fakeT) Fatalf(format string, args ...any) {
 	f.failed = true
 	runtime.Goexit()
 }
+
+func TestChannelTestConnectToken(t *testing.T) {
+	t.Parallel()
+	var got channel.ConnectInfo
+	connect := func(_ context.Context, info *channel.ConnectInfo) (any, error) {
+		got = *info
+		if info.AuthToken != "sekrit" {
+			return nil, errors.New("bad token")
+		}
+		return "ann", nil
+	}
+	h := channeltest.New(t, channel.Config{Connect: connect})
+	c := h.ConnectToken("sekrit")
+	if got.AuthToken != "sekrit" || got.Params.Get("token") != "" || got.Params.Get("vsn") != "2.0.0" || got.Transport != "test" {
+		t.Fatalf("ConnectInfo = %+v", got)
+	}
+	if a, ok := channel.SessionAssignsAs[string](c.Session()); !ok || a != "ann" {
+		t.Fatalf("assigns = %v %v", a, ok)
+	}
+	if _, err := h.TryConnectInfo(&channel.ConnectInfo{AuthToken: "forged"}); err == nil {
+		t.Fatal("TryConnectInfo with a forged token: no error")
+	}
+}
+
+func TestChannelTestEventually(t *testing.T) {
+	t.Parallel()
+	n := 0
+	channeltest.Eventually(t, time.Second, func() error {
+		if n++; n < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if n != 3 {
+		t.Fatalf("polled %d times, want 3", n)
+	}
+}

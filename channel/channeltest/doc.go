@@ -13,6 +13,9 @@
 //	c.AssertReply(ref, "ok", map[string]string{"body": "hi"})
 //	h.AssertBroadcast("room:lobby", "new_msg", map[string]string{"user": "ann", "body": "hi"})
 //
+// [Harness.ConnectToken] connects as phoenix.js's authToken option does;
+// [Harness.TryConnectInfo] sets any part of the connect request.
+//
 // # Assertions
 //
 // Payloads are compared as JSON: want is marshalled and compared with what
@@ -21,4 +24,10 @@
 // (see [Harness.SetTimeout]) and fail with everything that was received.
 // Each received frame satisfies one assertion at most, so two identical
 // pushes need two AssertPush calls.
+//
+// # Helpers for application tests
+//
+// [Eventually] polls a condition instead of sleeping, and [Main], called
+// from TestMain, fails a package whose tests leave goroutines behind.
+// Both are here so that an application outside this module can use them.
 package channeltest

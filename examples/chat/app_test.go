@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/channel/channeltest"
-	"github.com/suzaku-go/suzaku/internal/testutil"
 )
 
 func testApp(t *testing.T) (*app, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	a, err := newApp(context.Background(), config{data: dir, web: dir + "/none"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	testutil.Success(t, err)
+	must(t, err)
 	srv := httptest.NewServer(a)
 	t.Cleanup(func() {
 		srv.Close()
@@ -53,7 +53,7 @@ func (c call) do(method, path string, body any, hdr ...string) (*http.Response, 
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
-	testutil.Success(c.t, err)
+	must(c.t, err)
 	defer resp.Body.Close()
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
@@ -63,7 +63,7 @@ func (c call) do(method, path string, body any, hdr ...string) (*http.Response, 
 func signup(t *testing.T, base, name string) call {
 	t.Helper()
 	resp, body := call{t: t, base: base}.do("POST", "/api/signup", map[string]string{"name": name, "password": "secret-pw"})
-	testutil.Equal(t, "signup status", resp.StatusCode, 201)
+	equal(t, "signup status", resp.StatusCode, 201)
 	return call{t: t, base: base, token: body["token"].(string)}
 }
 
@@ -74,29 +74,29 @@ func TestChatAccounts(t *testing.T) {
 	signup(t, srv.URL, "ann")
 
 	resp, body := anon.do("POST", "/api/signup", map[string]string{"name": "ann", "password": "other-pw"})
-	testutil.Equal(t, "duplicate", resp.StatusCode, 409)
-	testutil.Equal(t, "code", body["code"], any("name_taken"))
-	testutil.Equal(t, "content type", resp.Header.Get("Content-Type"), "application/problem+json")
+	equal(t, "duplicate", resp.StatusCode, 409)
+	equal(t, "code", body["code"], any("name_taken"))
+	equal(t, "content type", resp.Header.Get("Content-Type"), "application/problem+json")
 
 	resp, body = anon.do("POST", "/api/signup", map[string]string{"name": "bad name!", "password": "x"})
-	testutil.Equal(t, "invalid", resp.StatusCode, 422)
-	testutil.Equal(t, "field errors", len(body["errors"].([]any)), 2)
+	equal(t, "invalid", resp.StatusCode, 422)
+	equal(t, "field errors", len(body["errors"].([]any)), 2)
 
 	resp, body = anon.do("POST", "/api/login", map[string]string{"name": "ann", "password": "secret-pw"})
-	testutil.Equal(t, "login", resp.StatusCode, 200)
-	testutil.Equal(t, "user", body["user"].(map[string]any)["name"], any("ann"))
+	equal(t, "login", resp.StatusCode, 200)
+	equal(t, "user", body["user"].(map[string]any)["name"], any("ann"))
 	resp, body = anon.do("POST", "/api/login", map[string]string{"name": "ann", "password": "wrong-pw"})
-	testutil.Equal(t, "bad password", resp.StatusCode, 401)
-	testutil.Equal(t, "code", body["code"], any("invalid_credentials"))
+	equal(t, "bad password", resp.StatusCode, 401)
+	equal(t, "code", body["code"], any("invalid_credentials"))
 	resp, _ = anon.do("POST", "/api/login", map[string]string{"name": "nobody", "password": "secret-pw"})
-	testutil.Equal(t, "unknown user", resp.StatusCode, 401)
+	equal(t, "unknown user", resp.StatusCode, 401)
 
 	resp, _ = anon.do("GET", "/api/rooms", nil)
-	testutil.Equal(t, "no token", resp.StatusCode, 401)
+	equal(t, "no token", resp.StatusCode, 401)
 	resp, _ = call{t: t, base: srv.URL, token: "forged"}.do("GET", "/api/rooms", nil)
-	testutil.Equal(t, "bad token", resp.StatusCode, 401)
+	equal(t, "bad token", resp.StatusCode, 401)
 	resp, _ = anon.do("POST", "/api/signup", "not an object")
-	testutil.Equal(t, "bad JSON", resp.StatusCode, 400)
+	equal(t, "bad JSON", resp.StatusCode, 400)
 }
 
 func TestChatRoomsCachedAndInvalidated(t *testing.T) {
@@ -104,25 +104,25 @@ func TestChatRoomsCachedAndInvalidated(t *testing.T) {
 	_, srv := testApp(t)
 	ann := signup(t, srv.URL, "ann")
 	resp, body := ann.do("GET", "/api/rooms", nil)
-	testutil.Equal(t, "list", resp.StatusCode, 200)
-	testutil.Equal(t, "empty", len(body["items"].([]any)), 0)
+	equal(t, "list", resp.StatusCode, 200)
+	equal(t, "empty", len(body["items"].([]any)), 0)
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag on the room list")
 	}
 	resp, _ = ann.do("GET", "/api/rooms", nil, "If-None-Match", etag)
-	testutil.Equal(t, "unchanged", resp.StatusCode, 304)
+	equal(t, "unchanged", resp.StatusCode, 304)
 
 	resp, body = ann.do("POST", "/api/rooms", map[string]string{"name": "lobby"})
-	testutil.Equal(t, "create", resp.StatusCode, 201)
-	testutil.Equal(t, "name", body["name"], any("lobby"))
+	equal(t, "create", resp.StatusCode, 201)
+	equal(t, "name", body["name"], any("lobby"))
 	resp, body = ann.do("POST", "/api/rooms", map[string]string{"name": "lobby"})
-	testutil.Equal(t, "exists", resp.StatusCode, 409)
-	testutil.Equal(t, "code", body["code"], any("room_exists"))
+	equal(t, "exists", resp.StatusCode, 409)
+	equal(t, "code", body["code"], any("room_exists"))
 
 	resp, body = ann.do("GET", "/api/rooms", nil, "If-None-Match", etag)
-	testutil.Equal(t, "changed", resp.StatusCode, 200)
-	testutil.Equal(t, "one room", len(body["items"].([]any)), 1)
+	equal(t, "changed", resp.StatusCode, 200)
+	equal(t, "one room", len(body["items"].([]any)), 1)
 }
 
 func TestChatHistoryPagination(t *testing.T) {
@@ -130,16 +130,16 @@ func TestChatHistoryPagination(t *testing.T) {
 	a, srv := testApp(t)
 	ann := signup(t, srv.URL, "ann")
 	room, err := a.store.CreateRoom(context.Background(), "lobby")
-	testutil.Success(t, err)
+	must(t, err)
 	for i := range 5 {
 		_, err := a.store.AddMessage(context.Background(), room.ID, "ann", fmt.Sprint("m", i))
-		testutil.Success(t, err)
+		must(t, err)
 	}
 	var bodies []string
 	path := fmt.Sprintf("/api/rooms/%d/messages?limit=2", room.ID)
 	for range 5 {
 		resp, body := ann.do("GET", path, nil)
-		testutil.Equal(t, "status", resp.StatusCode, 200)
+		equal(t, "status", resp.StatusCode, 200)
 		for _, m := range body["items"].([]any) {
 			bodies = append(bodies, m.(map[string]any)["body"].(string))
 		}
@@ -148,49 +148,49 @@ func TestChatHistoryPagination(t *testing.T) {
 		}
 		path = fmt.Sprintf("/api/rooms/%d/messages?limit=2&cursor=%s", room.ID, body["next"])
 	}
-	testutil.Equal(t, "history, newest first", bodies, []string{"m4", "m3", "m2", "m1", "m0"})
+	equal(t, "history, newest first", bodies, []string{"m4", "m3", "m2", "m1", "m0"})
 	resp, _ := ann.do("GET", "/api/rooms/999/messages", nil)
-	testutil.Equal(t, "unknown room", resp.StatusCode, 404)
+	equal(t, "unknown room", resp.StatusCode, 404)
 	resp, _ = ann.do("GET", fmt.Sprintf("/api/rooms/%d/messages?cursor=forged", room.ID), nil)
-	testutil.Equal(t, "bad cursor", resp.StatusCode, 400)
+	equal(t, "bad cursor", resp.StatusCode, 400)
 }
 
 func TestChatRoomChannel(t *testing.T) {
 	t.Parallel()
 	a, _ := testApp(t)
 	room, err := a.store.CreateRoom(context.Background(), "lobby")
-	testutil.Success(t, err)
+	must(t, err)
 	cfg, err := a.socketConfig(a.socket.Broker())
-	testutil.Success(t, err)
+	must(t, err)
 	h := channeltest.New(t, cfg)
 	tok := func(name string) string {
 		s, err := a.session(User{Name: name})
-		testutil.Success(t, err)
+		must(t, err)
 		return s.Token
 	}
-	ann := h.Connect(map[string]string{"token": tok("ann")})
-	bob := h.Connect(map[string]string{"token": tok("bob")})
-	_, err = h.TryConnect(map[string]string{"token": "forged"})
-	testutil.Error(t, err)
+	ann := h.ConnectToken(tok("ann"))
+	bob := h.ConnectToken(tok("bob"))
+	_, err = h.TryConnectInfo(&channel.ConnectInfo{AuthToken: "forged"})
+	mustFail(t, err)
 
 	topic := fmt.Sprintf("room:%d", room.ID)
 	r := ann.MustJoin(topic, nil)
-	testutil.Equal(t, "join reply", string(r.Response), fmt.Sprintf(`{"room":{"id":%d,"name":"lobby","created_at":%d}}`, room.ID, room.CreatedAt))
+	equal(t, "join reply", string(r.Response), fmt.Sprintf(`{"room":{"id":%d,"name":"lobby","created_at":%d}}`, room.ID, room.CreatedAt))
 	ann.AssertPush(topic, "presence_state", nil)
 	bob.MustJoin(topic, nil)
 	state := bob.AssertPush(topic, "presence_state", nil)
 	var presences map[string]any
-	testutil.Success(t, json.Unmarshal(state.Payload, &presences))
+	must(t, json.Unmarshal(state.Payload, &presences))
 	if presences["ann"] == nil || presences["bob"] == nil {
 		t.Fatalf("presence_state = %s, want ann and bob", state.Payload)
 	}
-	testutil.Equal(t, "not found", bob.Join("room:999", nil).Status, "error")
+	equal(t, "not found", bob.Join("room:999", nil).Status, "error")
 
 	ref := ann.Push(topic, "new_msg", map[string]string{"body": "hello"})
 	reply := ann.AssertReply(ref, "ok", nil)
 	var m struct{ Message Message }
-	testutil.Success(t, reply.Decode(&m))
-	testutil.Equal(t, "saved", m.Message.Body, "hello")
+	must(t, reply.Decode(&m))
+	equal(t, "saved", m.Message.Body, "hello")
 	bob.AssertPush(topic, "new_msg", m.Message)
 	ref = ann.Push(topic, "new_msg", map[string]string{"body": "  "})
 	ann.AssertReply(ref, "error", nil)
@@ -200,8 +200,8 @@ func TestChatRoomChannel(t *testing.T) {
 	ann.AssertPush(topic, "typing", map[string]any{"user": "bob", "typing": true})
 
 	history, err := a.store.Messages(context.Background(), room.ID, 0, 10)
-	testutil.Success(t, err)
-	testutil.Equal(t, "persisted", len(history), 1)
+	must(t, err)
+	equal(t, "persisted", len(history), 1)
 }
 
 // TestChatLogout closes every socket of the user who logs out, and only
@@ -210,24 +210,24 @@ func TestChatLogout(t *testing.T) {
 	t.Parallel()
 	a, srv := testApp(t)
 	cfg, err := a.socketConfig(a.socket.Broker())
-	testutil.Success(t, err)
+	must(t, err)
 	cfg.Broker = a.socket.Broker()
 	h := channeltest.New(t, cfg)
 	ann := signup(t, srv.URL, "ann")
 	bob := signup(t, srv.URL, "bob")
-	annTab1 := h.Connect(map[string]string{"token": ann.token})
-	annTab2 := h.Connect(map[string]string{"token": ann.token})
-	bobTab := h.Connect(map[string]string{"token": bob.token})
+	annTab1 := h.ConnectToken(ann.token)
+	annTab2 := h.ConnectToken(ann.token)
+	bobTab := h.ConnectToken(bob.token)
 
 	resp, _ := ann.do("POST", "/api/logout", nil)
-	testutil.Equal(t, "logout", resp.StatusCode, 204)
-	testutil.CheckFor(t, 5*time.Second, func() error {
+	equal(t, "logout", resp.StatusCode, 204)
+	channeltest.Eventually(t, 5*time.Second, func() error {
 		if annTab1.CloseCode() != 1001 || annTab2.CloseCode() != 1001 {
 			return fmt.Errorf("ann's tabs: close codes %d and %d, want 1001", annTab1.CloseCode(), annTab2.CloseCode())
 		}
 		return nil
 	})
-	testutil.Equal(t, "bob's socket", bobTab.CloseCode(), 0)
+	equal(t, "bob's socket", bobTab.CloseCode(), 0)
 	resp, _ = call{t: t, base: srv.URL}.do("POST", "/api/logout", nil)
-	testutil.Equal(t, "logout without a token", resp.StatusCode, 401)
+	equal(t, "logout without a token", resp.StatusCode, 401)
 }

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
-
-	"github.com/suzaku-go/suzaku/internal/testutil"
 )
 
 // postgresDSN is the local PostgreSQL the store test runs against; set
@@ -29,12 +27,12 @@ func stores(t *testing.T) map[string]*Store {
 	ctx := context.Background()
 	out := map[string]*Store{}
 	lite, err := OpenStore(ctx, "", t.TempDir())
-	testutil.Success(t, err)
+	must(t, err)
 	t.Cleanup(func() { lite.Close() })
 	out["sqlite"] = lite
 
 	admin, err := sql.Open("pgx", postgresDSN())
-	testutil.Success(t, err)
+	must(t, err)
 	defer admin.Close()
 	if err := admin.PingContext(ctx); err != nil {
 		if os.Getenv("CI") != "" {
@@ -45,7 +43,7 @@ func stores(t *testing.T) map[string]*Store {
 	}
 	schema := fmt.Sprintf("chat_test_%d", rand.Int64())
 	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
-	testutil.Success(t, err)
+	must(t, err)
 	t.Cleanup(func() {
 		db, err := sql.Open("pgx", postgresDSN())
 		if err == nil {
@@ -54,7 +52,7 @@ func stores(t *testing.T) map[string]*Store {
 		}
 	})
 	pg, err := OpenStore(ctx, postgresDSN()+"&search_path="+schema, "")
-	testutil.Success(t, err)
+	must(t, err)
 	t.Cleanup(func() { pg.Close() })
 	out["postgres"] = pg
 	return out
@@ -65,44 +63,44 @@ func TestStore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			u, err := s.CreateUser(ctx, "ann", "hash")
-			testutil.Success(t, err)
+			must(t, err)
 			_, err = s.CreateUser(ctx, "ann", "other")
-			testutil.ErrorIs(t, err, ErrExists)
+			errorIs(t, err, ErrExists)
 			got, err := s.UserByName(ctx, "ann")
-			testutil.Success(t, err)
-			testutil.Equal(t, "user", got, u)
+			must(t, err)
+			equal(t, "user", got, u)
 			_, err = s.UserByName(ctx, "bob")
-			testutil.ErrorIs(t, err, ErrNotFound)
+			errorIs(t, err, ErrNotFound)
 
 			r, err := s.CreateRoom(ctx, "lobby")
-			testutil.Success(t, err)
+			must(t, err)
 			_, err = s.CreateRoom(ctx, "lobby")
-			testutil.ErrorIs(t, err, ErrExists)
+			errorIs(t, err, ErrExists)
 			r2, err := s.Room(ctx, r.ID)
-			testutil.Success(t, err)
-			testutil.Equal(t, "room", r2, r)
+			must(t, err)
+			equal(t, "room", r2, r)
 			_, err = s.Room(ctx, 999)
-			testutil.ErrorIs(t, err, ErrNotFound)
+			errorIs(t, err, ErrNotFound)
 			rooms, err := s.Rooms(ctx)
-			testutil.Success(t, err)
-			testutil.Equal(t, "rooms", rooms, []Room{r})
+			must(t, err)
+			equal(t, "rooms", rooms, []Room{r})
 
 			var ids []int64
 			for i := range 5 {
 				m, err := s.AddMessage(ctx, r.ID, "ann", fmt.Sprint("m", i))
-				testutil.Success(t, err)
+				must(t, err)
 				ids = append(ids, m.ID)
 			}
 			page, err := s.Messages(ctx, r.ID, 0, 2)
-			testutil.Success(t, err)
-			testutil.Equal(t, "first page", []string{page[0].Body, page[1].Body}, []string{"m4", "m3"})
+			must(t, err)
+			equal(t, "first page", []string{page[0].Body, page[1].Body}, []string{"m4", "m3"})
 			page, err = s.Messages(ctx, r.ID, page[1].ID, 10)
-			testutil.Success(t, err)
-			testutil.Equal(t, "second page", len(page), 3)
-			testutil.Equal(t, "oldest", page[2].ID, ids[0])
+			must(t, err)
+			equal(t, "second page", len(page), 3)
+			equal(t, "oldest", page[2].ID, ids[0])
 
 			// Migrations run once: reopening is a no-op.
-			testutil.Success(t, s.migrate(ctx))
+			must(t, s.migrate(ctx))
 			if errors.Is(err, ErrNotFound) {
 				t.Fatal("unreachable")
 			}
