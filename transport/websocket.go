@@ -49,8 +49,9 @@ type WebSocketConfig struct {
 	// 1009. Zero means DefaultMaxMessageSize.
 	MaxMessageSize int64
 	// IdleTimeout closes a connection that sent nothing for this long
-	// (phoenix.js sends a heartbeat every 30 s). Zero means
-	// DefaultIdleTimeout.
+	// (phoenix.js sends a heartbeat every 30 s) with 1001, and one whose
+	// message (all its frames) took longer than this to arrive with 1008.
+	// Zero means DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one write to the socket. Zero means
 	// DefaultWriteTimeout.

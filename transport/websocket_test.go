@@ -453,3 +453,36 @@ func TestWebSocketShutdownBatches(t *testing.T) {
 		t.Fatalf("connections left when each close frame arrived: %v; want the last batch alone", lefts)
 	}
 }
+
+// TestWebSocketTrickleDeadline: a message must complete within the idle
+// timeout; a byte now and then does not keep an incomplete one alive.
+func TestWebSocketTrickleDeadline(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, cfg transport.WebSocketConfig) {
+		cfg.IdleTimeout = 200 * time.Millisecond
+		srv := server(t, cfg, nil)
+		c := dial(t, srv)
+		// A masked binary frame announcing 1000 bytes, then one byte every 20 ms.
+		_, err := c.nc.Write([]byte{0x82, 0x80 | 126, 0x03, 0xe8, 1, 2, 3, 4})
+		testutil.Success(t, err)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tk := time.NewTicker(20 * time.Millisecond)
+			defer tk.Stop()
+			for range 500 {
+				select {
+				case <-stop:
+					return
+				case <-tk.C:
+				}
+				if _, err := c.nc.Write([]byte{0}); err != nil {
+					return
+				}
+			}
+		}()
+		defer func() { close(stop); <-done }()
+		testutil.Equal(t, "close code", c.closeCode(), 1008)
+	})
+}

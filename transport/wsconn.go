@@ -40,6 +40,10 @@ type wsConn struct {
 
 	parser   frameParser  // touched by the one reader at a time
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes read
+	// msgSince is when the message the parser holds part of began (unix
+	// nanoseconds), 0 when it holds none: a message must complete within
+	// IdleTimeout, so that a byte a minute cannot hold a buffer forever.
+	msgSince atomic.Int64
 
 	loop   *eventLoop // set while registered with the event loop
 	pollID uint64
@@ -182,8 +186,15 @@ func appendHeader(b []byte, op ws.OpCode, n int) []byte {
 
 // onData handles bytes read from the client.
 func (c *wsConn) onData(data []byte) {
-	c.lastRead.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	c.lastRead.Store(now)
 	err := c.parser.feed(data, c.h.cfg.MaxMessageSize, c.handleFrame)
+	switch {
+	case !c.parser.pending():
+		c.msgSince.Store(0)
+	case c.msgSince.Load() == 0:
+		c.msgSince.Store(now)
+	}
 	var ce *closeError
 	if errors.As(err, &ce) && !c.isClosing() {
 		c.h.log.Debug("closing connection", "code", int(ce.code), "reason", ce.reason)
@@ -271,7 +282,8 @@ func (c *wsConn) readLoop() {
 }
 
 // expire is called by the janitor: it cuts a connection whose closing
-// handshake took too long and closes one that has been idle too long.
+// handshake took too long and closes one that has been idle too long, or
+// that has been sending one message for longer than IdleTimeout (1008).
 func (c *wsConn) expire(now int64) {
 	c.mu.Lock()
 	closing, closeBy, writing := c.closing, c.closeBy, c.writing
@@ -281,6 +293,8 @@ func (c *wsConn) expire(now int64) {
 		c.finish()
 	case !closing && now-c.lastRead.Load() > int64(c.h.cfg.IdleTimeout):
 		c.Close(CloseGoingAway, "idle timeout")
+	case !closing && c.msgSince.Load() != 0 && now-c.msgSince.Load() > int64(c.h.cfg.IdleTimeout):
+		c.Close(int(ws.StatusPolicyViolation), "message not completed within the idle timeout")
 	}
 }
 

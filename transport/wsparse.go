@@ -23,16 +23,28 @@ func protocolError(reason string) *closeError {
 // frameParser turns the bytes a client sends into whole messages, checking
 // RFC 6455 as it goes. Between calls it keeps only what an incomplete frame
 // or a fragmented message needs: nothing at all for an idle connection.
+//
+// Its cost is linear in the bytes that arrive, however they are split: an
+// incomplete frame waits in a buffer that grows geometrically (so a frame
+// that comes in k pieces is copied O(1) times on average, not k times),
+// and that buffer never holds more than twice what arrived (plus
+// minPartial), whatever length the frame's header announces.
 type frameParser struct {
 	st *parseState // nil between whole messages
 }
 
+// minPartial is the smallest buffer an incomplete frame gets.
+const minPartial = 2 << 10
+
 type parseState struct {
-	partial []byte    // an incomplete frame, header included
+	partial []byte    // an incomplete frame, header included; owned by the parser
 	msg     []byte    // fragments of the message being assembled
 	msgOp   ws.OpCode // opcode of that message
 	inFrag  bool      // a fragmented message is in progress
 }
+
+// pending reports whether the parser holds part of a message.
+func (fp *frameParser) pending() bool { return fp.st != nil }
 
 // feed parses data, which the caller may reuse after feed returns, and
 // calls handle for every control frame and every complete message, with a
@@ -50,14 +62,20 @@ func (fp *frameParser) feed(data []byte, max int64, handle func(op ws.OpCode, pa
 			fp.st = p
 		}
 	}()
+	// owned: data is the parser's own buffer (the incomplete frame with
+	// the new bytes behind it), so payloads may be handed out without a
+	// copy; start is where that buffer begins.
+	owned := false
+	var start []byte
 	if len(p.partial) > 0 {
-		data = append(p.partial, data...)
+		data = p.grow(data)
 		p.partial = nil
+		owned, start = true, data
 	}
 	for len(data) > 0 {
 		h, hlen, ok := parseHeader(data)
 		if !ok {
-			p.partial = append([]byte(nil), data...)
+			p.keep(data, 0, owned && len(data) == len(start))
 			return nil
 		}
 		if h.Length < 0 {
@@ -75,10 +93,15 @@ func (fp *frameParser) feed(data []byte, max int64, handle func(op ws.OpCode, pa
 		}
 		total := int64(hlen) + h.Length
 		if int64(len(data)) < total {
-			p.partial = append(make([]byte, 0, total), data...)
+			p.keep(data, int(total), owned && len(data) == len(start))
 			return nil
 		}
-		payload := append([]byte(nil), data[hlen:total]...)
+		var payload []byte
+		if owned {
+			payload = data[hlen:total:total] // nothing else will write there
+		} else {
+			payload = append([]byte(nil), data[hlen:total]...)
+		}
 		data = data[total:]
 		ws.Cipher(payload, h.Mask, 0)
 		if h.OpCode.IsControl() {
@@ -106,6 +129,40 @@ func (fp *frameParser) feed(data []byte, max int64, handle func(op ws.OpCode, pa
 		}
 	}
 	return nil
+}
+
+// keep holds rest, the start of an incomplete frame of total bytes (0
+// while its header is incomplete). When rest already is the parser's own
+// buffer, it is kept as is; otherwise it is copied into a buffer of at
+// most twice its size (at least minPartial), never more than total.
+func (p *parseState) keep(rest []byte, total int, isOwn bool) {
+	if isOwn {
+		p.partial = rest
+		return
+	}
+	n := max(2*len(rest), minPartial)
+	if total > 0 {
+		n = min(n, total)
+	}
+	p.partial = append(make([]byte, 0, max(n, len(rest))), rest...)
+}
+
+// grow appends data to the incomplete frame, doubling its buffer when it
+// is full (never beyond the frame's announced length, which is checked
+// against the limit first): the copying stays linear in the bytes
+// received however small the pieces, and the buffer at most twice them.
+func (p *parseState) grow(data []byte) []byte {
+	b := p.partial
+	if need := len(b) + len(data); need > cap(b) {
+		n := max(2*cap(b), need)
+		if h, hlen, ok := parseHeader(b); ok && h.Length >= 0 {
+			n = max(min(n, hlen+int(h.Length)), need)
+		}
+		nb := make([]byte, len(b), n)
+		copy(nb, b)
+		b = nb
+	}
+	return append(b, data...)
 }
 
 // parseHeader reads a frame header from the start of b. ok is false when b
