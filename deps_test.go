@@ -16,21 +16,22 @@ func TestDependencyRules(t *testing.T) {
 	t.Parallel()
 	rules := map[string][]string{
 		"wire":                 {},
+		"telemetry":            {},
 		"token":                {},
-		"pubsub":               {},
-		"api":                  {},
+		"pubsub":               {"telemetry"},
+		"api":                  {"telemetry"},
 		"static":               {},
 		"cache/httpcache":      {},
 		"internal/closecode":   {},
 		"internal/rawbaseline": {"github.com/gobwas/"},
-		"pubsub/redis":         {"pubsub", "github.com/redis/rueidis", "golang.org/x/sys/"},
-		"pubsub/nats":          {"pubsub", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
-		"presence":             {"pubsub"},
-		"channel":              {"wire", "pubsub"},
-		"transport":            {"channel", "wire", "pubsub", "internal/closecode", "github.com/gobwas/"},
+		"pubsub/redis":         {"pubsub", "telemetry", "github.com/redis/rueidis", "golang.org/x/sys/"},
+		"pubsub/nats":          {"pubsub", "telemetry", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		"presence":             {"pubsub", "telemetry"},
+		"channel":              {"wire", "pubsub", "telemetry"},
+		"transport":            {"channel", "wire", "pubsub", "telemetry", "internal/closecode", "github.com/gobwas/"},
 		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
-		"cache":                {"pubsub", "github.com/maypok86/otter/"},
-		"auth":                 {"token", "channel", "wire", "pubsub", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		"cache":                {"pubsub", "telemetry", "github.com/maypok86/otter/"},
+		"auth":                 {"token", "channel", "wire", "pubsub", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 	}
 	for pkg, allowed := range rules {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", module+"/"+pkg).Output()

@@ -7,8 +7,10 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -203,13 +205,18 @@ func (c *Channel) handle(m mail) {
 }
 
 func (c *Channel) handleJoin(m wire.Message) {
+	sock := c.sess.sock
+	start := sock.now()
 	resp, err, crashed := c.callJoin(m)
 	switch {
 	case crashed:
+		sock.emitTopic(telemetry.KindCrash, c.topic, "", time.Time{})
+		sock.emitTopic(telemetry.KindJoinError, c.topic, "crashed", start)
 		c.die(ErrCrashed)
 		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join crashed"))
 		return
 	case err != nil:
+		sock.emitTopic(telemetry.KindJoinError, c.topic, "refused", start)
 		c.die(err)
 		var je *JoinError
 		if errors.As(err, &je) {
@@ -221,11 +228,13 @@ func (c *Channel) handleJoin(m wire.Message) {
 	}
 	if err := c.sess.sock.broker.Subscribe(lifetime{c}, c.topic, c); err != nil {
 		c.sess.sock.log.Error("subscribe", "topic", c.topic, "err", err)
+		sock.emitTopic(telemetry.KindJoinError, c.topic, "subscribe", start)
 		c.die(err)
 		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
 		return
 	}
 	c.joined.Store(true)
+	sock.emitTopic(telemetry.KindJoin, c.topic, "", start)
 	c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusOK, resp)
 	if c.stopping {
 		c.terminate(c.extra.stopWhy)
@@ -254,10 +263,14 @@ func (c *Channel) handleIn(m wire.Message) {
 		c.sess.reply(c.joinRef, m.Ref, c.topic, wire.StatusError, Reason("unhandled event"))
 		return
 	}
+	sock := c.sess.sock
+	start := sock.now()
 	c.curRef = m.Ref
 	r := h.HandleIn(lifetime{c}, c, m.Event, Payload{data: m.Payload, binary: m.Binary})
 	c.curRef = ""
+	sock.emitTopic(telemetry.KindHandle, c.topic, "", start)
 	if r.Status != "" {
+		sock.emitTopic(telemetry.KindReply, c.topic, r.Status, time.Time{})
 		c.sess.reply(c.joinRef, m.Ref, c.topic, r.Status, r.Response)
 	}
 }
@@ -269,6 +282,7 @@ func (c *Channel) recoverCrash() {
 		return
 	}
 	c.sess.sock.log.Error("channel crashed", "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	c.sess.sock.emitTopic(telemetry.KindCrash, c.topic, "", time.Time{})
 	c.crash()
 }
 
@@ -325,6 +339,7 @@ func (c *Channel) die(reason error) {
 	}
 	if c.joined.Swap(false) {
 		_ = c.sess.sock.broker.Unsubscribe(context.WithoutCancel(lifetime{c}), c.topic, c)
+		c.sess.sock.emitTopic(telemetry.KindChannelClose, c.topic, closeReason(reason), time.Time{})
 	}
 	c.sess.remove(c)
 	// Hooks last: what they broadcast (a presence leave) no longer
@@ -469,5 +484,7 @@ func (c *Channel) Deliver(m *pubsub.Message) {
 		c.sess.sock.log.Debug("encode broadcast", "topic", m.Topic, "err", err)
 		return
 	}
-	_ = c.sess.conn.Send(f)
+	if c.sess.conn.Send(f) == nil {
+		c.sess.sock.frameOut(len(f.Data))
+	}
 }

@@ -56,6 +56,21 @@ func (r *Router) Handle(pattern string, newHandler func() Handler) error {
 	return nil
 }
 
+// Pattern returns the pattern that routes topic ("room:*" for
+// "room:42"), or "" when none does. Telemetry labels use it: patterns are
+// few, topics are not.
+func (r *Router) Pattern(topic string) string {
+	if _, ok := r.exact[topic]; ok {
+		return topic
+	}
+	for _, p := range r.prefixes {
+		if strings.HasPrefix(topic, p.prefix) {
+			return p.prefix + "*"
+		}
+	}
+	return ""
+}
+
 // Match returns the handler constructor for topic, or nil.
 func (r *Router) Match(topic string) func() Handler {
 	if h, ok := r.exact[topic]; ok {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -82,6 +84,7 @@ func (s *Session) Serve(ctx context.Context, conn Conn) error {
 // wire.ErrMalformed, for a frame that does not decode: the transport
 // should close the connection.
 func (s *Session) Receive(f wire.Frame) error {
+	s.sock.frameIn(len(f.Data))
 	m, err := s.ser.Decode(f)
 	if err != nil {
 		return err
@@ -123,6 +126,7 @@ func (s *Session) join(m wire.Message) {
 	newHandler := s.sock.router.Match(m.Topic)
 	if newHandler == nil {
 		m.JoinRef = "" // Phoenix answers an unmatched topic with a null join_ref
+		s.sock.emitTopic(telemetry.KindJoinError, m.Topic, "unmatched", time.Time{})
 		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("unmatched topic")})
 		return
 	}
@@ -134,6 +138,7 @@ func (s *Session) join(m wire.Message) {
 	old := s.topics.get(m.Topic)
 	if old == nil && s.sock.maxChannels > 0 && s.topics.len() >= s.sock.maxChannels {
 		s.mu.Unlock()
+		s.sock.emitTopic(telemetry.KindJoinError, m.Topic, "too_many", time.Time{})
 		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("too many channels joined")})
 		return
 	}
@@ -223,7 +228,11 @@ func (s *Session) send(m *wire.Message) error {
 	if err != nil {
 		return err
 	}
-	return s.conn.Send(f)
+	if err := s.conn.Send(f); err != nil {
+		return err
+	}
+	s.sock.frameOut(len(f.Data))
+	return nil
 }
 
 // reply sends a phx_reply.

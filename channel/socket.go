@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -55,6 +56,11 @@ type Config struct {
 	MaxChannels int
 	// Logger receives errors (crashed channels). Nil discards.
 	Logger *slog.Logger
+	// Hook receives the socket's events: frames in and out, joins, channel
+	// ends, handler durations, replies, crashes (package telemetry). The
+	// transports serving this socket use it too unless their own Config
+	// sets one. Nil costs nothing.
+	Hook telemetry.Hook
 }
 
 // Socket is the connection-level endpoint of the protocol: it authenticates
@@ -68,6 +74,7 @@ type Socket struct {
 	id          func(any) string
 	maxChannels int
 	log         *slog.Logger
+	hook        telemetry.Hook
 	ids         idIndex
 }
 
@@ -80,6 +87,7 @@ func NewSocket(cfg Config) (*Socket, error) {
 		id:          cfg.ID,
 		maxChannels: cfg.MaxChannels,
 		log:         cfg.Logger,
+		hook:        cfg.Hook,
 	}
 	if s.router == nil {
 		s.router = &Router{}
@@ -95,6 +103,12 @@ func NewSocket(cfg Config) (*Socket, error) {
 	}
 	return s, nil
 }
+
+// Hook returns Config.Hook, for the transports.
+func (s *Socket) Hook() telemetry.Hook { return s.hook }
+
+// Router returns the socket's router.
+func (s *Socket) Router() *Router { return s.router }
 
 // Broker returns the broker the socket broadcasts on.
 func (s *Socket) Broker() pubsub.Broker { return s.broker }

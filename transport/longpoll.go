@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -90,6 +91,10 @@ type LongPollConfig struct {
 	Secret []byte
 	// Logger receives session errors at Debug level. Nil discards.
 	Logger *slog.Logger
+	// Hook receives session events: connect, refusal, disconnect, slow
+	// clients (package telemetry). Nil means the Socket's hook
+	// (channel.Config.Hook).
+	Hook telemetry.Hook
 }
 
 // LongPoll is Phoenix's LongPoll endpoint, an http.Handler to mount at
@@ -197,6 +202,9 @@ func NewLongPoll(cfg LongPollConfig) (*LongPoll, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Hook == nil {
+		cfg.Hook = cfg.Socket.Hook()
+	}
 	return &LongPoll{cfg: cfg, origins: origins, log: log, secret: secret, sessions: make(map[string]*lpSession)}, nil
 }
 
@@ -207,6 +215,7 @@ func (lp *LongPoll) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer lp.active.Add(-1)
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if !lp.cfg.InsecureSkipOriginCheck && !checkOrigin(r, lp.origins) {
+		emitRefused(lp.cfg.Hook, nameLongPoll, "origin", http.StatusForbidden)
 		lpWriteStatus(w, http.StatusForbidden)
 		return
 	}
@@ -261,6 +270,7 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 	}
 	ser, err := wire.Negotiate(params.Get("vsn"))
 	if err != nil {
+		emitRefused(lp.cfg.Hook, nameLongPoll, "version", http.StatusForbidden)
 		lp.log.Debug("longpoll connect refused", "remote", r.RemoteAddr, "err", err)
 		lpWriteStatus(w, http.StatusForbidden)
 		return
@@ -270,10 +280,12 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 		Header:     r.Header,
 		RemoteAddr: r.RemoteAddr,
 		AuthToken:  r.Header.Get(lpHeaderAuthToken),
-		Transport:  "longpoll",
+		Transport:  nameLongPoll,
 	}
+	start := time.Now()
 	sess, err := lp.cfg.Socket.Connect(r.Context(), info, ser)
 	if err != nil {
+		emitRefused(lp.cfg.Hook, nameLongPoll, "refused", http.StatusForbidden)
 		lp.log.Debug("longpoll connect refused", "remote", r.RemoteAddr, "err", err)
 		lpWriteStatus(w, http.StatusForbidden)
 		return
@@ -286,6 +298,7 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 		lpWriteStatus(w, http.StatusInternalServerError) // phoenix.js retries
 		return
 	}
+	emitConnect(lp.cfg.Hook, nameLongPoll, ser.Version(), time.Since(start))
 	s.arm()
 	lp.mu.Lock()
 	closed := lp.closed

@@ -36,6 +36,8 @@ type lpSession struct {
 	idleSince time.Time
 	expiry    *time.Timer
 	closed    bool
+	code      int   // close code given to Close, 0 otherwise (telemetry)
+	born      int64 // unix nanoseconds of the handshake (telemetry)
 }
 
 // lpPoll is one waiting GET.
@@ -47,7 +49,8 @@ type lpPoll struct {
 var _ channel.Conn = (*lpSession)(nil)
 
 func newLPSession(lp *LongPoll, id, token string, sess *channel.Session) *lpSession {
-	return &lpSession{lp: lp, id: id, token: token, sess: sess, idleSince: time.Now()}
+	now := time.Now()
+	return &lpSession{lp: lp, id: id, token: token, sess: sess, idleSince: now, born: now.UnixNano()}
 }
 
 // arm starts the inactivity timer once the session is registered.
@@ -81,7 +84,9 @@ func (s *lpSession) Send(f wire.Frame) error {
 		return ErrConnClosed
 	}
 	if s.bytes+len(f.Data) > s.lp.cfg.BufferLimit {
+		dropped := s.bytes
 		s.mu.Unlock()
+		emitSlowClient(s.lp.cfg.Hook, nameLongPoll, dropped)
 		s.lp.log.Debug("longpoll buffer over its limit", "session", s.id, "limit", s.lp.cfg.BufferLimit)
 		s.end("buffer over its limit: client too slow", true)
 		return ErrConnClosed
@@ -99,6 +104,11 @@ func (s *lpSession) Send(f wire.Frame) error {
 // gets 410. It does not block; the channels terminate on another
 // goroutine, since Close may be called from a broker's Deliver.
 func (s *lpSession) Close(code int, reason string) {
+	s.mu.Lock()
+	if !s.closed {
+		s.code = code
+	}
+	s.mu.Unlock()
 	s.end(fmt.Sprintf("closed %d: %s", code, reason), true)
 }
 
@@ -113,6 +123,7 @@ func (s *lpSession) end(reason string, async bool) {
 		return
 	}
 	s.closed = true
+	code := s.code
 	s.frames, s.bytes = nil, 0
 	if s.expiry != nil {
 		s.expiry.Stop()
@@ -121,6 +132,7 @@ func (s *lpSession) end(reason string, async bool) {
 		lpSignal(s.waiter.wake)
 	}
 	s.mu.Unlock()
+	emitDisconnect(s.lp.cfg.Hook, nameLongPoll, code, s.born)
 	s.lp.log.Debug("longpoll session ended", "session", s.id, "reason", reason)
 	s.lp.forget(s)
 	if async {

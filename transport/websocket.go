@@ -14,6 +14,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -73,6 +74,10 @@ type WebSocketConfig struct {
 	DisableEventLoop bool
 	// Logger receives connection errors at Debug level. Nil discards.
 	Logger *slog.Logger
+	// Hook receives connection events: connect, refusal, disconnect with
+	// its close code, slow clients (package telemetry). Nil means the
+	// Socket's hook (channel.Config.Hook).
+	Hook telemetry.Hook
 }
 
 // WebSocket is the Phoenix WebSocket endpoint, an http.Handler to mount at
@@ -123,6 +128,9 @@ func NewWebSocket(cfg WebSocketConfig) (*WebSocket, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Hook == nil {
+		cfg.Hook = cfg.Socket.Hook()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &WebSocket{cfg: cfg, origins: origins, log: log, ctx: ctx, cancel: cancel, conns: make(map[*wsConn]struct{})}, nil
 }
@@ -135,12 +143,14 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.cfg.InsecureSkipOriginCheck && !checkOrigin(r, h.origins) {
+		emitRefused(h.cfg.Hook, nameWebSocket, "origin", http.StatusForbidden)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
 	params := r.URL.Query()
 	ser, err := wire.Negotiate(params.Get("vsn"))
 	if err != nil {
+		emitRefused(h.cfg.Hook, nameWebSocket, "version", http.StatusForbidden)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
@@ -150,8 +160,9 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:     r.Header,
 		RemoteAddr: r.RemoteAddr,
 		AuthToken:  authToken(protocols),
-		Transport:  "websocket",
+		Transport:  nameWebSocket,
 	}
+	start := time.Now()
 	sess, err := h.cfg.Socket.Connect(r.Context(), info, ser)
 	if err != nil {
 		status := http.StatusForbidden
@@ -159,6 +170,7 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &hs) {
 			status = hs.HTTPStatus()
 		}
+		emitRefused(h.cfg.Hook, nameWebSocket, "refused", status)
 		h.log.Debug("connect refused", "remote", r.RemoteAddr, "err", err)
 		w.WriteHeader(status)
 		return
@@ -191,6 +203,7 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loop := h.attach(c)
+	emitConnect(h.cfg.Hook, nameWebSocket, ser.Version(), time.Since(start))
 	if len(pending) > 0 {
 		c.onData(pending)
 	}

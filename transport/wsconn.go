@@ -55,7 +55,9 @@ type wsConn struct {
 	closing  bool        // a close frame is queued or sent: no more frames
 	closeF   []byte      // close frame payload, queued behind the data
 	closeBy  int64       // unix nanoseconds: give up on the closing handshake
+	code     uint16      // the close code sent first, 0 if none (telemetry)
 	finished bool
+	born     int64 // unix nanoseconds of the upgrade (telemetry)
 }
 
 func newWSConn(h *WebSocket, nc net.Conn, sess *channel.Session) *wsConn {
@@ -65,7 +67,8 @@ func newWSConn(h *WebSocket, nc net.Conn, sess *channel.Session) *wsConn {
 			c.raw = raw
 		}
 	}
-	c.lastRead.Store(time.Now().UnixNano())
+	c.born = time.Now().UnixNano()
+	c.lastRead.Store(c.born)
 	return c
 }
 
@@ -94,6 +97,7 @@ func (c *wsConn) Send(f wire.Frame) error {
 		return nil
 	}
 	if c.queued+len(f.Data) > c.h.cfg.WriteQueueLimit {
+		emitSlowClient(c.h.cfg.Hook, nameWebSocket, c.queued)
 		c.closeLocked(CloseTryAgainLater, "write queue full: client too slow")
 		return ErrConnClosed
 	}
@@ -117,6 +121,7 @@ func (c *wsConn) closeLocked(code int, reason string) {
 		return
 	}
 	c.closing = true
+	c.code = uint16(code)
 	c.closeBy = time.Now().Add(closeWait).UnixNano()
 	if code == CloseTryAgainLater {
 		c.queue, c.queued = nil, 0
@@ -256,7 +261,9 @@ func (c *wsConn) finish() {
 		return
 	}
 	c.finished, c.closing = true, true
+	code := c.code
 	c.mu.Unlock()
+	emitDisconnect(c.h.cfg.Hook, nameWebSocket, int(code), c.born)
 	if c.loop != nil {
 		c.loop.remove(c)
 	}
