@@ -40,6 +40,7 @@ type Channel struct {
 	queue   []mail
 	running bool
 	dead    bool
+	closing bool   // the session closed: only the stop is left to handle
 	extra   *extra // what few channels use, allocated on first use
 
 	// Only touched by the running process.
@@ -50,10 +51,12 @@ type Channel struct {
 // extra holds a channel's rarely used state, so that a plain idle channel
 // stays small. Guarded by Channel.mu, except stopWhy (the process's own).
 type extra struct {
-	timers  []*timer
-	exits   []func(reason error)
-	done    chan struct{} // made by lifetime.Done, closed by die
-	stopWhy error
+	timers    map[*timer]struct{} // pending timers, forgotten once they are done
+	exits     []func(reason error)
+	done      chan struct{} // made by lifetime.Done, closed by endContextLocked
+	ctxErr    error         // the context's Err once it is done
+	stopAfter func() bool   // stops the context.AfterFunc that watches the session's context
+	stopWhy   error
 }
 
 // more returns c.extra, allocating it. Call with c.mu held, or from the
@@ -104,15 +107,16 @@ func (c *Channel) Assigns() any { return c.sess.assigns }
 // Session is the connection this channel belongs to.
 func (c *Channel) Session() *Session { return c.sess }
 
-// Context is done once the channel has ended. Use it to bound work started
-// on the channel's behalf.
+// Context is done once the channel has ended or its session is closing,
+// or once the context given to [Session.Serve] is done (its deadline
+// included). Use it to bound work started on the channel's behalf.
 func (c *Channel) Context() context.Context { return lifetime{c} }
 
 // enqueue puts m in the mailbox and makes sure a goroutine drains it. It
 // reports false once the channel is dead.
 func (c *Channel) enqueue(m mail) bool {
 	c.mu.Lock()
-	if c.dead {
+	if c.dead || c.closing {
 		c.mu.Unlock()
 		return false
 	}
@@ -125,6 +129,32 @@ func (c *Channel) enqueue(m mail) bool {
 	c.mu.Unlock()
 	go c.run()
 	return true
+}
+
+// close ends the channel for a closed session, promptly: what waits in
+// its mailbox is dropped (the client is gone), its context is done at
+// once, so that a handler still running can give up, and the channel
+// stops (Terminate and the exit hooks run) as soon as that handler
+// returns.
+func (c *Channel) close() {
+	c.mu.Lock()
+	if c.dead || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	clear(c.queue)
+	c.queue = append(c.queue[:0], mail{kind: mailStop, reason: ErrClosed})
+	if c.extra != nil {
+		c.endContextLocked(context.Canceled)
+	}
+	if c.running {
+		c.mu.Unlock()
+		return
+	}
+	c.running = true
+	c.mu.Unlock()
+	go c.run()
 }
 
 // run drains the mailbox, one message at a time.
@@ -324,17 +354,15 @@ func (c *Channel) die(reason error) {
 		return
 	}
 	c.dead = true
-	var timers []*timer
+	var timers map[*timer]struct{}
 	var exits []func(error)
 	if x := c.extra; x != nil {
-		if x.done != nil {
-			close(x.done)
-		}
+		c.endContextLocked(context.Canceled)
 		timers, exits = x.timers, x.exits
 		x.timers, x.exits = nil, nil
 	}
 	c.mu.Unlock()
-	for _, t := range timers {
+	for t := range timers {
 		t.stop()
 	}
 	if c.joined.Swap(false) {

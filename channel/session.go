@@ -200,7 +200,11 @@ func (s *Session) Channels() int {
 }
 
 // Close ends the session: every channel terminates with [ErrClosed] and
-// sends nothing. It is safe to call more than once.
+// sends nothing. What was queued for the session (messages in mailboxes,
+// joins not yet run) is dropped, every channel's context is done at once,
+// and each channel stops as soon as the callback it is running returns:
+// only Terminate and the exit hooks still run. It is safe to call more
+// than once.
 func (s *Session) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -211,8 +215,21 @@ func (s *Session) Close() {
 	chans := s.topics.list
 	s.topics = topicSet{}
 	s.mu.Unlock()
+	// Joins still waiting in the queue never run.
+	s.jmu.Lock()
+	var dropped []joinItem
+	if s.jqueue != nil {
+		dropped = *s.jqueue
+		*s.jqueue = nil
+	}
+	s.jmu.Unlock()
 	for _, c := range chans {
-		c.enqueue(mail{kind: mailStop, reason: ErrClosed})
+		c.close()
+	}
+	for _, it := range dropped {
+		if it.c != nil {
+			it.c.die(ErrClosed)
+		}
 	}
 	if s.id != "" && s.ctx != nil {
 		s.sock.ids.remove(s)
