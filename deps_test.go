@@ -24,14 +24,15 @@ func TestDependencyRules(t *testing.T) {
 		"cache/httpcache":      {},
 		"internal/closecode":   {},
 		"internal/rawbaseline": {"github.com/gobwas/"},
-		"pubsub/redis":         {"pubsub", "telemetry", "github.com/redis/rueidis", "golang.org/x/sys/"},
-		"pubsub/nats":          {"pubsub", "telemetry", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		"pubsub/redis":         {"pubsub", "stream", "telemetry", "github.com/redis/rueidis", "golang.org/x/sys/"},
+		"pubsub/nats":          {"pubsub", "stream", "telemetry", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 		"presence":             {"pubsub", "telemetry"},
-		"channel":              {"wire", "pubsub", "telemetry"},
-		"transport":            {"channel", "wire", "pubsub", "telemetry", "internal/closecode", "github.com/gobwas/"},
+		"stream":               {"pubsub"},
+		"channel":              {"wire", "pubsub", "stream", "telemetry"},
+		"transport":            {"channel", "wire", "pubsub", "stream", "telemetry", "internal/closecode", "github.com/gobwas/"},
 		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
 		"cache":                {"pubsub", "telemetry", "github.com/maypok86/otter/"},
-		"auth":                 {"token", "channel", "wire", "pubsub", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		"auth":                 {"token", "channel", "wire", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 	}
 	for pkg, allowed := range rules {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", module+"/"+pkg).Output()

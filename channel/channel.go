@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/stream"
 	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
@@ -32,7 +33,8 @@ type Channel struct {
 	joinRef string
 	handler Handler
 
-	intercepts []string // events routed through HandleOut; set at creation
+	intercepts []string     // events routed through HandleOut; set at creation
+	strm       *streamState // set at creation on a stream topic, else nil
 
 	joined atomic.Bool // subscribed and answering
 
@@ -85,11 +87,13 @@ type mail struct {
 	reason error           // mailStop
 }
 
-func newChannel(s *Session, topic, joinRef string, h Handler) *Channel {
+func newChannel(s *Session, topic, joinRef string, h Handler, lim *stream.Limits) *Channel {
 	// running: the session's join queue owns the channel until its join is
 	// done; messages that arrive meanwhile wait in the mailbox.
 	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h, running: true}
-	if i, ok := h.(Interceptor); ok {
+	if lim != nil {
+		c.strm = &streamState{lim: *lim} // stream messages are never intercepted
+	} else if i, ok := h.(Interceptor); ok {
 		c.intercepts = i.Intercept()
 	}
 	return c
@@ -237,6 +241,18 @@ func (c *Channel) handle(m mail) {
 func (c *Channel) handleJoin(m wire.Message) {
 	sock := c.sess.sock
 	start := sock.now()
+	var since *stream.Position
+	if c.strm != nil {
+		pos, ok, err := stream.ParseJoin(m.Payload)
+		if err != nil {
+			c.die(err)
+			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason(err.Error()))
+			return
+		}
+		if ok {
+			since = &pos
+		}
+	}
 	resp, err, crashed := c.callJoin(m)
 	switch {
 	case crashed:
@@ -263,9 +279,21 @@ func (c *Channel) handleJoin(m wire.Message) {
 		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
 		return
 	}
+	var replay []*pubsub.Message
+	if c.strm != nil {
+		if resp, replay, err = c.streamJoin(resp, since); err != nil {
+			c.sess.sock.log.Error("stream join", "topic", c.topic, "err", err)
+			c.die(err)
+			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
+			return
+		}
+	}
 	c.joined.Store(true)
 	sock.emitTopic(telemetry.KindJoin, c.topic, "", start)
 	c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusOK, resp)
+	if c.strm != nil {
+		c.streamReplay(replay)
+	}
 	if c.stopping {
 		c.terminate(c.extra.stopWhy)
 	}
@@ -450,6 +478,13 @@ func (c *Channel) BroadcastFrom(ctx context.Context, event string, payload any) 
 }
 
 func (c *Channel) broadcast(ctx context.Context, event string, payload any, from pubsub.Subscriber) error {
+	if c.strm != nil {
+		if from != nil {
+			return fmt.Errorf("channel: broadcast from %q: %w", c.topic, ErrStreamFrom)
+		}
+		_, err := c.sess.sock.publish(ctx, c.topic, c.strm.lim, event, payload)
+		return err
+	}
 	data, bin, err := encodeValue(payload)
 	if err != nil {
 		return err
@@ -498,6 +533,10 @@ func (c *Channel) isDead() bool {
 // are encoded once per serializer and written straight to the connection,
 // bypassing the mailbox, unless their event is intercepted.
 func (c *Channel) Deliver(m *pubsub.Message) {
+	if c.strm != nil {
+		c.deliverStream(m)
+		return
+	}
 	if !c.joined.Load() {
 		return
 	}

@@ -41,6 +41,24 @@
 // the same bytes are queued on every subscriber's connection, without a
 // trip through the channels' mailboxes unless the event is intercepted.
 //
+// # Streams
+//
+// A route made with [Router.HandleStream] makes its topics streams: every
+// message broadcast on one ([Channel.Broadcast], [Channel.Publish],
+// [Socket.Broadcast], [Socket.Publish]) gets the topic's next offset in
+// Config.Streams (a [stream.Store]) and reaches subscribers with the offset,
+// as a decimal string, in the frame's ref slot; phoenix.js hands it to
+// channel.on callbacks as their second argument. The join reply carries
+// the topic's "epoch" and "offset". A join whose params carry
+// {"epoch", "offset"} (phoenix.js sends them on every rejoin when the
+// params are a function) subscribes first, buffering live messages, reads
+// the history after that offset, replies {"recovered": true} and sends the
+// missed messages, then the buffered ones it has not sent: each message
+// once, in offset order. When the history no longer holds them, the reply
+// says "recovered": false with the current position and nothing is
+// replayed. A live message that skips an offset ends the channel with
+// phx_error, so that the client rejoins and recovers the hole.
+//
 // # Wire behaviour
 //
 // Replies, pushes, phx_close and phx_error carry the join_ref they belong

@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -123,8 +124,8 @@ func (s *Session) notJoined(m wire.Message) {
 }
 
 func (s *Session) join(m wire.Message) {
-	newHandler := s.sock.router.Match(m.Topic)
-	if newHandler == nil {
+	rt := s.sock.router.match(m.Topic)
+	if rt.make == nil {
 		m.JoinRef = "" // Phoenix answers an unmatched topic with a null join_ref
 		s.sock.emitTopic(telemetry.KindJoinError, m.Topic, "unmatched", time.Time{})
 		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("unmatched topic")})
@@ -142,7 +143,7 @@ func (s *Session) join(m wire.Message) {
 		s.enqueueJoin(joinItem{m: m, status: wire.StatusError, response: Reason("too many channels joined")})
 		return
 	}
-	c := newChannel(s, m.Topic, m.JoinRef, newHandler())
+	c := newChannel(s, m.Topic, m.JoinRef, rt.make(), rt.stream)
 	s.topics.put(c)
 	s.mu.Unlock()
 	if old != nil {
@@ -320,5 +321,9 @@ type encoded struct {
 }
 
 func encodeBroadcast(ser wire.Serializer, m *pubsub.Message) (wire.Frame, error) {
-	return ser.Encode(&wire.Message{Kind: wire.KindBroadcast, Topic: m.Topic, Event: m.Event, Payload: m.Payload, Binary: m.Binary})
+	var ref string
+	if m.Offset != 0 && !m.Binary { // a binary broadcast has no ref slot
+		ref = strconv.FormatUint(m.Offset, 10)
+	}
+	return ser.Encode(&wire.Message{Kind: wire.KindBroadcast, Ref: ref, Topic: m.Topic, Event: m.Event, Payload: m.Payload, Binary: m.Binary})
 }

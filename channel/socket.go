@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/stream"
 	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
@@ -54,6 +55,11 @@ type Config struct {
 	// MaxChannels limits the channels joined at once on one connection.
 	// Zero means DefaultMaxChannels; negative means no limit.
 	MaxChannels int
+	// Streams keeps the history of the topics routed with
+	// [Router.HandleStream]. Nil uses a [stream.Memory] over Broker, which
+	// is right for one node only: on a cluster, use the store of the
+	// broker's adapter, so that offsets and history are the cluster's.
+	Streams stream.Store
 	// Logger receives errors (crashed channels). Nil discards.
 	Logger *slog.Logger
 	// Hook receives the socket's events: frames in and out, joins, channel
@@ -70,6 +76,7 @@ type Config struct {
 type Socket struct {
 	router      *Router
 	broker      pubsub.Broker
+	streams     stream.Store
 	connect     func(ctx context.Context, info *ConnectInfo) (any, error)
 	id          func(any) string
 	maxChannels int
@@ -94,6 +101,14 @@ func NewSocket(cfg Config) (*Socket, error) {
 	}
 	if s.broker == nil {
 		s.broker = pubsub.NewMemory(pubsub.MemoryConfig{})
+	}
+	s.streams = cfg.Streams
+	if s.streams == nil {
+		mem, err := stream.NewMemory(stream.MemoryConfig{Broker: s.broker})
+		if err != nil {
+			return nil, err
+		}
+		s.streams = mem
 	}
 	if s.maxChannels == 0 {
 		s.maxChannels = DefaultMaxChannels
@@ -137,6 +152,10 @@ func (s *Socket) Disconnect(ctx context.Context, id string) error {
 // Broadcast sends event with payload to every subscriber of topic, on every
 // node, from outside any channel (Phoenix's Endpoint.broadcast).
 func (s *Socket) Broadcast(ctx context.Context, topic, event string, payload any) error {
+	if lim, ok := s.router.Stream(topic); ok {
+		_, err := s.publish(ctx, topic, lim, event, payload)
+		return err
+	}
 	data, bin, err := encodeValue(payload)
 	if err != nil {
 		return err

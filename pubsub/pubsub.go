@@ -20,6 +20,11 @@ type Message struct {
 	// (broadcast_from), or nil. It is local to this process: adapters never
 	// send it to other nodes.
 	From Subscriber
+	// Offset is the message's position in its topic's history when the
+	// topic is a stream (1, 2, 3, … within the topic's epoch), or 0 for a
+	// plain broadcast. Subscribers send it to clients in the frame's ref
+	// slot. Adapters carry it to other nodes.
+	Offset uint64
 
 	memo [MemoSlots]memoSlot
 }

@@ -33,8 +33,10 @@ const (
 	// KindReply answers the client message whose ref it carries; Status and
 	// Payload (the response) are wrapped as {"response":…,"status":…}.
 	KindReply
-	// KindBroadcast goes to every subscriber of a topic: join_ref and ref
-	// are null.
+	// KindBroadcast goes to every subscriber of a topic: join_ref is null,
+	// and so is ref except on a stream topic, where ref carries the
+	// message's offset as a decimal string. A binary broadcast has no ref
+	// slot (V2 binary), so it never carries an offset.
 	KindBroadcast
 )
 

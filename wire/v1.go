@@ -184,8 +184,6 @@ func encodeV1(op string, m *Message, client bool) (Frame, error) {
 	}
 	ref, event := m.Ref, m.Event
 	switch m.Kind {
-	case KindBroadcast:
-		ref = ""
 	case KindReply:
 		event = EventReply
 	}

@@ -39,7 +39,7 @@ func (V2) Decode(f Frame) (Message, error) {
 //
 //	KindPush       [join_ref, ref, topic, event, payload]   (ref is null unless set, as for phx_close)
 //	KindReply      [join_ref, ref, topic, "phx_reply", {"response":payload,"status":status}]
-//	KindBroadcast  [null, null, topic, event, payload]
+//	KindBroadcast  [null, ref, topic, event, payload]     (ref is null unless set: a stream offset)
 //
 // Empty strings become null and an empty JSON payload becomes {}. The
 // payload is copied verbatim, so it must be valid JSON. The frame's Data is
@@ -72,7 +72,8 @@ func (V2) EncodeClient(m *Message) (Frame, error) {
 // binary reply, comes back as [KindReply] with Event "phx_reply", the
 // reply's status as Status (null becomes "") and its response as Payload. A
 // text frame with null join_ref and ref, or a binary broadcast, comes back
-// as [KindBroadcast]; anything else as [KindPush].
+// as [KindBroadcast]; anything else as [KindPush] (a stream message,
+// [null, offset, …], is a push with Ref set and no JoinRef).
 func (V2) DecodeServer(f Frame) (Message, error) {
 	switch f.Opcode {
 	case OpText:

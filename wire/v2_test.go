@@ -494,9 +494,14 @@ func TestV2EncodeNormalizes(t *testing.T) {
 		want string
 	}{
 		{
-			name: "broadcast refs are null",
-			msg:  wire.Message{Kind: wire.KindBroadcast, JoinRef: "1", Ref: "2", Topic: "t", Event: "e", Payload: p(`{}`)},
+			name: "broadcast join_ref is null",
+			msg:  wire.Message{Kind: wire.KindBroadcast, JoinRef: "1", Topic: "t", Event: "e", Payload: p(`{}`)},
 			want: `[null,null,"t","e",{}]`,
+		},
+		{
+			name: "broadcast keeps a stream offset as ref",
+			msg:  wire.Message{Kind: wire.KindBroadcast, JoinRef: "1", Ref: "2", Topic: "t", Event: "e", Payload: p(`{}`)},
+			want: `[null,"2","t","e",{}]`,
 		},
 		{
 			name: "reply event is phx_reply",

@@ -156,7 +156,7 @@ func encodeV2Text(op string, m *Message, client bool) (Frame, error) {
 	joinRef, ref, event := m.JoinRef, m.Ref, m.Event
 	switch m.Kind {
 	case KindBroadcast:
-		joinRef, ref = "", ""
+		joinRef = "" // ref stays: a stream message's offset, or null
 	case KindReply:
 		event = EventReply
 	}
