@@ -38,6 +38,9 @@ func newApp(log *slog.Logger) (*app, error) {
 	if err := router.Handle("bench:*", func() channel.Handler { return bench{} }); err != nil {
 		return nil, err
 	}
+	if err := router.HandleStream("stream:*", func() channel.Handler { return streamTopic{} }, streamLimits); err != nil {
+		return nil, err
+	}
 	a.socket, err = channel.NewSocket(channel.Config{
 		Router:  router,
 		Broker:  broker,
