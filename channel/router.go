@@ -17,9 +17,10 @@ type Router struct {
 }
 
 type route struct {
-	prefix string
-	make   func() Handler
-	stream *stream.Limits // nil for a plain topic
+	prefix  string
+	pattern string // prefix + "*", kept for Pattern
+	make    func() Handler
+	stream  *stream.Limits // nil for a plain topic
 }
 
 // Handle routes pattern to handlers made by newHandler, which is called
@@ -55,7 +56,7 @@ func (r *Router) handle(pattern string, newHandler func() Handler, lim *stream.L
 		if r.exact == nil {
 			r.exact = make(map[string]route)
 		}
-		r.exact[pattern] = route{make: newHandler, stream: lim}
+		r.exact[pattern] = route{pattern: pattern, make: newHandler, stream: lim}
 		return nil
 	}
 	prefix := pattern[:star]
@@ -70,24 +71,14 @@ func (r *Router) handle(pattern string, newHandler func() Handler, lim *stream.L
 	}
 	r.prefixes = append(r.prefixes, route{})
 	copy(r.prefixes[i+1:], r.prefixes[i:])
-	r.prefixes[i] = route{prefix: prefix, make: newHandler, stream: lim}
+	r.prefixes[i] = route{prefix: prefix, pattern: pattern, make: newHandler, stream: lim}
 	return nil
 }
 
 // Pattern returns the pattern that routes topic ("room:*" for
 // "room:42"), or "" when none does. Telemetry labels use it: patterns are
 // few, topics are not.
-func (r *Router) Pattern(topic string) string {
-	if _, ok := r.exact[topic]; ok {
-		return topic
-	}
-	for _, p := range r.prefixes {
-		if strings.HasPrefix(topic, p.prefix) {
-			return p.prefix + "*"
-		}
-	}
-	return ""
-}
+func (r *Router) Pattern(topic string) string { return r.match(topic).pattern }
 
 // Match returns the handler constructor for topic, or nil.
 func (r *Router) Match(topic string) func() Handler { return r.match(topic).make }

@@ -149,8 +149,8 @@ type countHook struct{ n atomic.Int64 }
 func (h *countHook) Event(telemetry.Event) { h.n.Add(1) }
 
 // BenchmarkChannelTelemetry measures a broadcast to 1,000 joined channels
-// with no hook and with a counting hook (two events per delivery: the
-// frame out, plus the broker's). Compare allocs/op: they must be equal.
+// with no hook and with a counting hook (a frame-out event per
+// delivery). Compare allocs/op: they must be equal.
 func BenchmarkChannelTelemetry(b *testing.B) {
 	for _, tc := range []struct {
 		name string

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // MemoryConfig configures [NewMemory]. The zero value is valid.
@@ -15,6 +18,10 @@ type MemoryConfig struct {
 	// rounded up to a power of two. Default (zero or less): 32, or the next power of
 	// two at or above 4×GOMAXPROCS if that is larger. See [NewRegistry].
 	Shards int
+	// Hook receives a KindBroadcast event per broadcast: its fan-out on
+	// this node and how long delivery took (package telemetry). Nil costs
+	// nothing.
+	Hook telemetry.Hook
 }
 
 // Memory is the in-process [Broker]: a [Registry] and a node name. With one
@@ -24,6 +31,7 @@ type MemoryConfig struct {
 type Memory struct {
 	node string
 	reg  *Registry
+	hook telemetry.Hook
 }
 
 var _ Broker = (*Memory)(nil)
@@ -35,7 +43,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if node == "" {
 		node = "local"
 	}
-	return &Memory{node: node, reg: NewRegistry(cfg.Shards)}
+	return &Memory{node: node, reg: NewRegistry(cfg.Shards), hook: cfg.Hook}
 }
 
 // Node returns the node name from [MemoryConfig].
@@ -97,7 +105,13 @@ func (b *Memory) dispatch(ctx context.Context, op string, m *Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pubsub: %s %q: %w", op, m.Topic, err)
 	}
-	b.reg.Dispatch(m)
+	if b.hook == nil {
+		b.reg.Dispatch(m)
+		return nil
+	}
+	start := time.Now()
+	n := b.reg.Dispatch(m)
+	b.hook.Event(telemetry.Event{Kind: telemetry.KindBroadcast, N: n, Duration: time.Since(start)})
 	return nil
 }
 
