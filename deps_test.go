@@ -28,7 +28,7 @@ func TestDependencyRules(t *testing.T) {
 		"pubsub/redis":         {"pubsub", "stream", "telemetry", "github.com/redis/rueidis", "golang.org/x/sys/"},
 		"pubsub/nats":          {"pubsub", "stream", "telemetry", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 		"presence":             {"pubsub", "telemetry"},
-		"stream":               {"pubsub"},
+		"stream":               {"pubsub", "telemetry"},
 		"channel":              {"wire", "pubsub", "stream", "telemetry"},
 		"transport":            {"channel", "wire", "pubsub", "stream", "telemetry", "internal/closecode", "github.com/gobwas/"},
 		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
