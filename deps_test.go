@@ -34,6 +34,9 @@ func TestDependencyRules(t *testing.T) {
 		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
 		"cache":                {"pubsub", "telemetry", "github.com/maypok86/otter/"},
 		"auth":                 {"token", "channel", "wire", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		// The one convenience package that opens any broker from a URL
+		// (docs/adr/0002-cluster-package.md).
+		"cluster": {"pubsub", "presence", "cache", "stream", "telemetry", "github.com/redis/rueidis", "github.com/nats-io/", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/", "github.com/maypok86/otter/"},
 	}
 	for pkg, allowed := range rules {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", module+"/"+pkg).Output()
@@ -50,7 +53,8 @@ func TestDependencyRules(t *testing.T) {
 }
 
 // TestDependencyAdapters keeps the broker clients in their adapters: a
-// memory-only user links no Redis or NATS code.
+// memory-only user links no Redis or NATS code. Package cluster, which
+// opens any broker from a URL, is the one exception (ADR 2).
 func TestDependencyAdapters(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
@@ -60,7 +64,7 @@ func TestDependencyAdapters(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, " ")
 		if !strings.HasPrefix(pkg, module) || strings.HasPrefix(pkg, module+"/pubsub/redis") || strings.HasPrefix(pkg, module+"/pubsub/nats") ||
-			strings.HasPrefix(pkg, module+"/cmd/") || strings.HasPrefix(pkg, module+"/examples/") {
+			strings.HasPrefix(pkg, module+"/cmd/") || strings.HasPrefix(pkg, module+"/examples/") || pkg == module+"/cluster" {
 			continue
 		}
 		for _, imp := range strings.Fields(imports) {

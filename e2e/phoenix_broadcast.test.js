@@ -13,10 +13,14 @@ import {
 const h = useApp({ before, after }, "phoenix_broadcast")
 
 describe("http api", () => {
-  test("GET /api/health answers 200 {ok:true}", async () => {
+  test("GET /api/health answers 200 {ok:true,node:NAME}", async () => {
     const res = await fetch(`${h.app.httpURL}/api/health`)
     assert.equal(res.status, 200)
-    assert.deepEqual(await res.json(), { ok: true })
+    const body = await res.json()
+    assert.equal(body.ok, true)
+    assert.equal(typeof body.node, "string")
+    assert.ok(body.node.length > 0, "node is named")
+    assert.deepEqual(Object.keys(body).sort(), ["node", "ok"])
   })
 
   test("POST /api/broadcast to a topic nobody joined answers 200 {ok:true}", async () => {

@@ -63,6 +63,10 @@ func (a *app) routes(mux *http.ServeMux) error {
 	}
 	cfg := &api.Config{Logger: a.log}
 	revalidate := httpcache.Middleware(httpcache.Config{Policy: httpcache.Policy{Private: true, NoCache: true}})
+	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "node": a.cluster.Node()})
+	})
 	mux.Handle("POST /api/signup", api.Handle(cfg, a.signup))
 	mux.Handle("POST /api/login", api.Handle(cfg, a.login))
 	mux.Handle("GET /api/rooms", mw.Require(revalidate(api.Get(cfg, a.listRooms))))

@@ -16,6 +16,7 @@ import (
 	"github.com/suzaku-go/suzaku/auth"
 	"github.com/suzaku-go/suzaku/cache"
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/cluster"
 	"github.com/suzaku-go/suzaku/presence"
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/static"
@@ -24,6 +25,7 @@ import (
 
 type config struct {
 	addr, web, data, dsn string
+	broker, node         string // cluster.Config.Broker and Node
 }
 
 // app is the chat server: a suzaku.Server and what its handlers share.
@@ -34,6 +36,7 @@ type app struct {
 	socket   *channel.Socket
 	presence *presence.Tracker
 	rooms    *cache.Memory // the room list, tagged "rooms"
+	cluster  *cluster.Cluster
 	log      *slog.Logger
 }
 
@@ -62,11 +65,11 @@ func (a *app) build(cfg config) error {
 	if a.tokens, err = auth.NewSigned(auth.SignedConfig{Signer: signer}); err != nil {
 		return err
 	}
-	broker := pubsub.NewMemory(pubsub.MemoryConfig{})
-	if a.presence, err = presence.New(presence.Config{Broker: broker, Logger: a.log}); err != nil {
+	if a.cluster, err = cluster.New(cluster.Config{Broker: cfg.broker, Node: cfg.node, Addr: cfg.addr, Logger: a.log}); err != nil {
 		return err
 	}
-	socketCfg, err := a.socketConfig(broker)
+	a.presence = a.cluster.Presence()
+	socketCfg, err := a.socketConfig(a.cluster.Broker())
 	if err != nil {
 		return err
 	}
@@ -74,7 +77,7 @@ func (a *app) build(cfg config) error {
 		return err
 	}
 	notify := cache.Notifier{Broadcast: a.socket.Broadcast, Topic: "rooms"}
-	if a.rooms, err = cache.New(cache.Config{Name: "rooms", Broker: broker, Notify: notify.Notify, Logger: a.log}); err != nil {
+	if a.rooms, err = a.cluster.NewCache(cache.Config{Name: "rooms", Notify: notify.Notify}); err != nil {
 		return err
 	}
 	spa, err := a.spa(cfg.web)
@@ -90,7 +93,7 @@ func (a *app) build(cfg config) error {
 		Addr:     cfg.addr,
 		Handler:  api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
 		Socket:   a.socket,
-		Services: []suzaku.Service{a.presence, a.rooms},
+		Services: []suzaku.Service{a.cluster},
 		Logger:   a.log,
 	})
 	return err
@@ -129,8 +132,8 @@ func (a *app) spa(dir string) (http.Handler, error) {
 // Close releases the database and the cache.
 func (a *app) Close() error {
 	var err error
-	if a.rooms != nil {
-		err = a.rooms.Close()
+	if a.cluster != nil {
+		err = a.cluster.Close()
 	}
 	return errors.Join(err, a.store.Close())
 }

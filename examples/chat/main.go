@@ -6,6 +6,15 @@
 //
 //	make chat                      # builds web/ and runs this at http://localhost:4000
 //	go run ./examples/chat -addr localhost:4000 -web examples/chat/web/dist
+//
+// Two nodes over one broker make one chat server (they share the data
+// directory, hence the database and the token secret):
+//
+//	go run ./examples/chat -addr localhost:4001 -broker redis://127.0.0.1:6379
+//	go run ./examples/chat -addr localhost:4002 -broker redis://127.0.0.1:6379
+//
+// -broker defaults to $SUZAKU_BROKER, then "memory" (one node); -node to
+// $SUZAKU_NODE, then the host name and port.
 package main
 
 import (
@@ -25,6 +34,8 @@ func main() {
 	flag.StringVar(&cfg.web, "web", "examples/chat/web/dist", "directory of the built SPA")
 	flag.StringVar(&cfg.data, "data", "examples/chat/data", "directory for the SQLite database and the token secret")
 	flag.StringVar(&cfg.dsn, "dsn", os.Getenv("CHAT_DATABASE_URL"), "PostgreSQL DSN (default $CHAT_DATABASE_URL); empty uses SQLite")
+	flag.StringVar(&cfg.broker, "broker", os.Getenv("SUZAKU_BROKER"), "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (default $SUZAKU_BROKER, else memory)")
+	flag.StringVar(&cfg.node, "node", os.Getenv("SUZAKU_NODE"), "this node's name, unique in the cluster (default $SUZAKU_NODE, else host name and port)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

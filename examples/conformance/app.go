@@ -10,8 +10,8 @@ import (
 
 	"github.com/suzaku-go/suzaku"
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/cluster"
 	"github.com/suzaku-go/suzaku/presence"
-	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/transport"
 )
 
@@ -22,15 +22,23 @@ type app struct {
 	mux      *http.ServeMux
 	socket   *channel.Socket
 	presence *presence.Tracker
+	cluster  *cluster.Cluster
 }
 
-func newApp(log *slog.Logger) (*app, error) {
-	broker := pubsub.NewMemory(pubsub.MemoryConfig{})
-	tracker, err := presence.New(presence.Config{Broker: broker, Logger: log})
+// options are the command line's settings.
+type options struct {
+	addr   string // listen address, for the default node name
+	broker string // broker URL: memory, redis://…, nats://…
+	node   string // node name; empty means cluster.DefaultNode(addr)
+}
+
+func newApp(opts options, log *slog.Logger) (*app, error) {
+	c, err := cluster.New(cluster.Config{Broker: opts.broker, Node: opts.node, Addr: opts.addr, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	a := &app{mux: http.NewServeMux(), presence: tracker}
+	broker, tracker := c.Broker(), c.Presence()
+	a := &app{mux: http.NewServeMux(), presence: tracker, cluster: c}
 	router := &channel.Router{}
 	if err := router.Handle("room:*", func() channel.Handler { return &room{presence: tracker} }); err != nil {
 		return nil, err
@@ -52,7 +60,7 @@ func newApp(log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "node": c.Node()})
 	})
 	a.mux.HandleFunc("POST /api/broadcast", a.broadcast)
 	a.mux.HandleFunc("POST /api/disconnect", a.disconnect)
@@ -60,7 +68,7 @@ func newApp(log *slog.Logger) (*app, error) {
 		Handler:   a.mux,
 		Socket:    a.socket,
 		WebSocket: transport.WebSocketConfig{InsecureSkipOriginCheck: true}, // a test target: see CONFORMANCE.md
-		Services:  []suzaku.Service{tracker},
+		Services:  []suzaku.Service{c},
 		Logger:    log,
 	})
 	if err != nil {

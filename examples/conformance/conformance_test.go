@@ -25,7 +25,7 @@ import (
 
 func startApp(t *testing.T) (wsURL string, post func(path string, body any) int) {
 	t.Helper()
-	a, err := newApp(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	testutil.Success(t, err)
 	srv := httptest.NewServer(a)
 	t.Cleanup(func() {

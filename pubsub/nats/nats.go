@@ -121,7 +121,10 @@ type Broker struct {
 	dropped  atomic.Uint64 // by the subscriptions of ended Serve runs
 }
 
-var _ pubsub.Broker = (*Broker)(nil)
+var (
+	_ pubsub.Broker  = (*Broker)(nil)
+	_ pubsub.Checker = (*Broker)(nil)
+)
 
 // New returns a broker for cfg. It checks cfg and starts nothing: no
 // connection is made or used until [Broker.Serve] runs.
@@ -456,4 +459,14 @@ func (b *Broker) Stats() Stats {
 		Invalid:   b.invalid.Load(),
 		Dropped:   b.dropped.Load() + subsDropped(b.subs.Load()),
 	}
+}
+
+// Healthy returns nil while Serve is connected with its subscriptions
+// confirmed, else an error wrapping [ErrNotConnected]. It makes no network
+// call.
+func (b *Broker) Healthy(context.Context) error {
+	if b.ready.Load() == nil {
+		return fmt.Errorf("pubsub/nats: %w", ErrNotConnected)
+	}
+	return nil
 }

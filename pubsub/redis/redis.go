@@ -98,7 +98,10 @@ type Broker struct {
 // client boxes the interface for atomic.Pointer.
 type client struct{ rueidis.Client }
 
-var _ pubsub.Broker = (*Broker)(nil)
+var (
+	_ pubsub.Broker  = (*Broker)(nil)
+	_ pubsub.Checker = (*Broker)(nil)
+)
 
 // New returns a broker for cfg. It checks cfg and starts nothing: no
 // connection is made until [Broker.Serve] runs.
@@ -363,4 +366,13 @@ func (b *Broker) Stats() Stats {
 		Invalid:   b.invalid.Load(),
 		Failures:  b.failures.Load(),
 	}
+}
+
+// Healthy returns nil while Serve is subscribed to the cluster channel,
+// else an error wrapping [ErrNotConnected]. It makes no network call.
+func (b *Broker) Healthy(context.Context) error {
+	if b.conn.Load() == nil {
+		return fmt.Errorf("pubsub/redis: %w", ErrNotConnected)
+	}
+	return nil
 }

@@ -1,0 +1,30 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrDuplicateNode is returned, wrapped, by a network broker's Healthy
+// method while another live node of the cluster has this node's name:
+// the two lose each other's broadcasts and direct messages. Rename one.
+var ErrDuplicateNode = errors.New("pubsub: another node has this node's name")
+
+// Checker is implemented by brokers that can tell whether they work
+// across nodes (the Redis and NATS adapters).
+type Checker interface {
+	// Healthy returns nil while the broker reaches the other nodes, or
+	// an error saying why not (not connected, duplicate node name). It
+	// makes no network call and returns at once; ctx is for brokers that
+	// must ask.
+	Healthy(ctx context.Context) error
+}
+
+// Healthy returns b's health if b is a [Checker], else nil: a broker that
+// serves one process ([Memory]) is always healthy.
+func Healthy(ctx context.Context, b Broker) error {
+	if c, ok := b.(Checker); ok {
+		return c.Healthy(ctx)
+	}
+	return nil
+}
