@@ -54,7 +54,9 @@ type Config struct {
 	// DisableLongPoll to serve WebSocket only.
 	LongPoll        transport.LongPollConfig
 	DisableLongPoll bool
-	// Services run under a supervisor for the life of the server.
+	// Services run under a supervisor for the life of the server. They
+	// start in order and stop in reverse order, after the sockets have
+	// drained: list the broker before what uses it (presence, caches).
 	Services []Service
 	// ShutdownTimeout bounds the drain after the serve context is done.
 	// Zero means DefaultShutdownTimeout.
@@ -193,13 +195,28 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sup := suture.New("suzaku", suture.Spec{
-		EventHook: func(e suture.Event) { s.log.Warn("supervisor", "event", e.String()) },
-	})
-	for _, svc := range s.cfg.Services {
-		sup.Add(svc)
+	// Services outlive the serve context: they stop after the drain, in
+	// reverse order, so that what channels do as they end (a goodbye
+	// broadcast, a presence leave) still reaches the broker and the other
+	// nodes. Each has its own supervisor, so that each can be waited for.
+	type running struct {
+		cancel context.CancelFunc
+		done   <-chan error
 	}
-	supDone := sup.ServeBackground(ctx)
+	svcs := make([]running, 0, len(s.cfg.Services))
+	for i, svc := range s.cfg.Services {
+		sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
+		sup := suture.New(fmt.Sprintf("suzaku/%d", i), suture.Spec{
+			EventHook: func(e suture.Event) { s.log.Warn("supervisor", "event", e.String()) },
+		})
+		sup.Add(svc)
+		svcs = append(svcs, running{scancel, sup.ServeBackground(sctx)})
+	}
+	defer func() { // on a panic below, at least stop them
+		for _, r := range svcs {
+			r.cancel()
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -224,14 +241,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	if supErr := <-supDone; supErr != nil && !errors.Is(supErr, context.Canceled) {
-		err = errors.Join(err, supErr)
+	for i := len(svcs) - 1; i >= 0; i-- {
+		svcs[i].cancel()
+		if supErr := <-svcs[i].done; supErr != nil && !errors.Is(supErr, context.Canceled) {
+			err = errors.Join(err, supErr)
+		}
 	}
 	return errors.Join(serveErr, err)
 }
 
 // Shutdown drains the server: it stops accepting, waits for in-flight
-// requests, and closes every socket with 1012 so that clients reconnect.
+// requests, closes every socket with 1012 so that clients reconnect, and
+// waits for their channels to end (Terminate and exit hooks included).
+// Serve stops Config.Services only after that.
 func (s *Server) Shutdown(ctx context.Context) error {
 	// http.Server.Shutdown waits up to 5 s for connections that never sent
 	// a request (browsers and fetch open spare ones): close them now.
@@ -252,6 +274,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if s.ws != nil {
 			err = errors.Join(err, s.ws.Shutdown(ctx))
+		}
+		if s.cfg.Socket != nil && err == nil {
+			err = s.cfg.Socket.Drained(ctx)
 		}
 		sockets <- err
 	}()

@@ -91,6 +91,7 @@ func newChannel(s *Session, topic, joinRef string, h Handler, lim *stream.Limits
 	// running: the session's join queue owns the channel until its join is
 	// done; messages that arrive meanwhile wait in the mailbox.
 	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h, running: true}
+	s.sock.live.Add(1)
 	if lim != nil {
 		c.strm = &streamState{lim: *lim} // stream messages are never intercepted
 	} else if i, ok := h.(Interceptor); ok {
@@ -364,7 +365,9 @@ func (c *Channel) terminate(reason error) {
 					c.sess.sock.log.Error("channel terminate crashed", "topic", c.topic, "panic", fmt.Sprint(r))
 				}
 			}()
-			t.Terminate(lifetime{c}, c, reason)
+			// Not cancelled: a closing session's context is done, yet
+			// Terminate may still broadcast a goodbye.
+			t.Terminate(context.WithoutCancel(lifetime{c}), c, reason)
 		}()
 	}
 	c.die(reason)
@@ -382,6 +385,7 @@ func (c *Channel) die(reason error) {
 		return
 	}
 	c.dead = true
+	defer c.sess.sock.live.Add(-1) // after the exit hooks
 	var timers map[*timer]struct{}
 	var exits []func(error)
 	if x := c.extra; x != nil {

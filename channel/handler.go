@@ -50,7 +50,10 @@ type InfoHandler interface {
 
 // Terminator is told why its channel ended: [ErrLeft], [ErrClosed],
 // [ErrDuplicateJoin], or the reason given to [Channel.Stop]. It is not
-// called after a panic.
+// called after a panic. Its ctx has the connection's values but is never
+// cancelled (the channel's own context may already be done), so that
+// Terminate can still broadcast; keep it short, it holds up the channel's
+// end and a server's drain.
 type Terminator interface {
 	Terminate(ctx context.Context, ch *Channel, reason error)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/stream"
@@ -83,6 +84,7 @@ type Socket struct {
 	log         *slog.Logger
 	hook        telemetry.Hook
 	ids         idIndex
+	live        atomic.Int64 // channels not yet ended (see Drained)
 }
 
 // NewSocket returns a Socket for cfg. It starts nothing.

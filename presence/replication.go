@@ -104,6 +104,7 @@ func (t *Tracker) Serve(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			t.flush(ctx) // the leaves of a drain reach the other nodes
 			if t.permOnStop {
 				t.mu.Lock()
 				t.retired = true
@@ -179,6 +180,24 @@ func (t *Tracker) send(ctx context.Context, node, event string, m *message) {
 	if err != nil && ctx.Err() == nil {
 		t.log.Debug("send replication message", logEvent, event, "to", node, "err", err)
 	}
+}
+
+// flush sends the changes not yet replicated, as Serve stops: a server
+// stops its services after its channels have ended, and their presences'
+// leaves must not wait for the other nodes' DownPeriod.
+func (t *Tracker) flush(ctx context.Context) {
+	t.mu.Lock()
+	if !t.st.hasDelta() {
+		t.mu.Unlock()
+		return
+	}
+	d := t.st.takeDelta()
+	t.pushGen(d)
+	hb := &message{from: t.self, clock: t.st.clocks(), state: d}
+	t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.period)
+	defer cancel()
+	t.send(ctx, "", eventHeartbeat, hb)
 }
 
 // sendPermdown tells the other nodes that this replica is gone.
