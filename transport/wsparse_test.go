@@ -209,4 +209,3 @@ func BenchmarkParser(b *testing.B) {
 		})
 	}
 }
-
