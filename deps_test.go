@@ -30,7 +30,7 @@ func TestDependencyRules(t *testing.T) {
 		"presence":             {"pubsub", "telemetry"},
 		"stream":               {"pubsub", "telemetry"},
 		"channel":              {"wire", "pubsub", "stream", "telemetry"},
-		"transport":            {"channel", "wire", "pubsub", "stream", "telemetry", "internal/closecode", "github.com/gobwas/"},
+		"transport":            {"channel", "wire", "pubsub", "stream", "telemetry", "internal/closecode", "internal/clientip", "github.com/gobwas/"},
 		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
 		"cache":                {"pubsub", "telemetry", "github.com/maypok86/otter/"},
 		"auth":                 {"token", "channel", "wire", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},

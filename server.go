@@ -137,6 +137,9 @@ func New(cfg Config) (*Server, error) {
 				lpCfg.AllowedOrigins = wsCfg.AllowedOrigins
 				lpCfg.InsecureSkipOriginCheck = wsCfg.InsecureSkipOriginCheck
 			}
+			if lpCfg.TrustedProxies == nil {
+				lpCfg.TrustedProxies = wsCfg.TrustedProxies
+			}
 			lp, err := transport.NewLongPoll(lpCfg)
 			if err != nil {
 				return nil, fmt.Errorf("suzaku: %w", err)

@@ -38,12 +38,14 @@ type Channel struct {
 
 	joined atomic.Bool // subscribed and answering
 
-	mu      sync.Mutex
-	queue   []mail
-	running bool
-	dead    bool
-	closing bool   // the session closed: only the stop is left to handle
-	extra   *extra // what few channels use, allocated on first use
+	mu       sync.Mutex
+	queue    []mail
+	inQueued int64 // bytes of client messages (mailIn) in queue
+	over     bool  // inQueued went over MaxChannelQueue; counted in flow.overs
+	running  bool
+	dead     bool
+	closing  bool   // the session closed: only the stop is left to handle
+	extra    *extra // what few channels use, allocated on first use
 
 	// Only touched by the running process.
 	curRef   string // ref of the message being handled
@@ -85,6 +87,7 @@ type mail struct {
 	out    *pubsub.Message // mailOut
 	info   any             // mailInfo
 	reason error           // mailStop
+	cost   int64           // mailIn: msgCost, counted in the session's flow
 }
 
 func newChannel(s *Session, topic, joinRef string, h Handler, lim *stream.Limits) *Channel {
@@ -126,6 +129,9 @@ func (c *Channel) enqueue(m mail) bool {
 		return false
 	}
 	c.queue = append(c.queue, m)
+	if m.cost > 0 {
+		c.countIn(m.cost)
+	}
 	if c.running {
 		c.mu.Unlock()
 		return true
@@ -150,16 +156,20 @@ func (c *Channel) close() {
 	c.closing = true
 	clear(c.queue)
 	c.queue = append(c.queue[:0], mail{kind: mailStop, reason: ErrClosed})
+	dropped := c.inQueued
+	c.countOut(dropped)
 	if c.extra != nil {
 		c.endContextLocked(context.Canceled)
 	}
-	if c.running {
-		c.mu.Unlock()
-		return
-	}
+	running := c.running
 	c.running = true
 	c.mu.Unlock()
-	go c.run()
+	if dropped > 0 {
+		c.sess.queuedOut(dropped)
+	}
+	if !running {
+		go c.run()
+	}
 }
 
 // run drains the mailbox, one message at a time.
@@ -182,15 +192,44 @@ func (c *Channel) next() (mail, bool) {
 		rest := c.queue
 		c.queue = nil
 		c.running = false
+		n := c.inQueued
+		c.countOut(n)
 		c.mu.Unlock()
+		if n > 0 {
+			c.sess.queuedOut(n)
+		}
 		c.rejectAll(rest)
 		return mail{}, false
 	}
 	m := c.queue[0]
 	c.queue[0] = mail{}
 	c.queue = c.queue[1:]
+	c.countOut(m.cost)
 	c.mu.Unlock()
+	if m.cost > 0 {
+		c.sess.queuedOut(m.cost)
+	}
 	return m, true
+}
+
+// countIn counts n bytes more in the mailbox; c.mu is held.
+func (c *Channel) countIn(n int64) {
+	c.inQueued += n
+	c.sess.queuedIn(n)
+	if max := c.sess.sock.limits.MaxChannelQueue; !c.over && max > 0 && c.inQueued > int64(max) {
+		c.over = true
+		c.sess.flow.overs.Add(1)
+	}
+}
+
+// countOut counts n bytes out of the mailbox; c.mu is held. The caller
+// then calls sess.queuedOut(n), without the lock.
+func (c *Channel) countOut(n int64) {
+	c.inQueued -= n
+	if c.over && c.inQueued <= int64(c.sess.sock.limits.MaxChannelQueue)/2 {
+		c.over = false
+		c.sess.flow.overs.Add(-1)
+	}
 }
 
 // rejectAll answers what was left in the mailbox of a dead channel as if
@@ -269,7 +308,10 @@ func (c *Channel) handleJoin(m wire.Message) {
 		if errors.As(err, &je) {
 			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, je.Response)
 		} else {
-			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason(err.Error()))
+			// Not a refusal: a failure (a database down). Its text is for
+			// the operator, not for the client.
+			c.sess.sock.log.Error("channel join failed", "topic", c.topic, "err", err)
+			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason(JoinFailedReason))
 		}
 		return
 	}
@@ -277,7 +319,7 @@ func (c *Channel) handleJoin(m wire.Message) {
 		c.sess.sock.log.Error("subscribe", "topic", c.topic, "err", err)
 		sock.emitTopic(telemetry.KindJoinError, c.topic, "subscribe", start)
 		c.die(err)
-		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason("join failed"))
+		c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason(JoinFailedReason))
 		return
 	}
 	var replay []*pubsub.Message

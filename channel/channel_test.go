@@ -37,7 +37,7 @@ func TestChannelProtocolRows(t *testing.T) {
 		}},
 		{"join plain error", func(c *client) {
 			c.send("3", "3", "room:lobby", "phx_join", map[string]any{"Raw": true})
-			c.expect(`["3","3","room:lobby","phx_reply",{"response":{"reason":"plain error"},"status":"error"}]`)
+			c.expect(`["3","3","room:lobby","phx_reply",{"response":{"reason":"join failed"},"status":"error"}]`)
 		}},
 		{"join crashed", func(c *client) {
 			c.send("3", "3", "room:lobby", "phx_join", map[string]any{"Crash": true})

@@ -15,7 +15,9 @@ import (
 type Handler interface {
 	// Join decides whether the client may join ch.Topic(). It returns the
 	// response of the ok reply (nil for {}), or an error: a [*JoinError] to
-	// choose the error response, any other error for {"reason": err.Error()}.
+	// choose the error response; any other error is logged and answered
+	// {"reason":"join failed"} ([JoinFailedReason]), so that its text (a
+	// database error, a file path) never reaches the client.
 	// A panic answers {"reason":"join crashed"}. Join runs in the channel's
 	// process; to push right after the join, [Channel.Send] a message to
 	// yourself and push from HandleInfo, as Phoenix's :after_join.

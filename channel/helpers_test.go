@@ -242,8 +242,10 @@ func roomSocket(t *testing.T, broker pubsub.Broker, terminated chan error) *chan
 	if err := r.Handle("room:*", func() channel.Handler { return &testRoom{terminated: terminated} }); err != nil {
 		t.Fatal(err)
 	}
+	// Generous limits: these tests send bursts to check ordering and
+	// isolation; limits_test.go checks the default limits.
 	return newSocket(t, channel.Config{Router: r, Broker: broker, MaxChannels: 5,
-		ID: func(any) string { return "user:1" }})
+		Limits: channel.GenerousLimits(), ID: func(any) string { return "user:1" }})
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -102,13 +102,17 @@ func Error(response any) Reply { return Reply{Status: "error", Response: respons
 func Reason(reason string) map[string]string { return map[string]string{"reason": reason} }
 
 // JoinError refuses a join with a response the client receives as the
-// error reply. Any other error returned from [Handler.Join] is answered
-// with {"reason": err.Error()}.
+// error reply. Any other error returned from [Handler.Join] is logged at
+// Error level and answered {"reason":"join failed"}.
 type JoinError struct {
 	Response any
 }
 
 func (e *JoinError) Error() string { return fmt.Sprintf("channel: join refused: %v", e.Response) }
+
+// JoinFailedReason is the reason a join gets when Join returns an error
+// that is not a [*JoinError]: the error itself is logged, not sent.
+const JoinFailedReason = "join failed"
 
 // Refuse returns a [JoinError] with response {"reason": reason}.
 func Refuse(reason string) error { return &JoinError{Response: Reason(reason)} }

@@ -45,6 +45,9 @@ type Session struct {
 	// straight to their channels.
 	jmu    sync.Mutex
 	jqueue *[]joinItem // nil while no join is pending
+
+	flow flow    // inbound backpressure
+	lim  limiter // rate limits; only the reader touches it
 }
 
 // joinItem is a join to run, or (c nil) a join reply to send in order.
@@ -90,7 +93,10 @@ func (s *Session) Receive(f wire.Frame) error {
 	if err != nil {
 		return err
 	}
-	s.dispatch(m)
+	if s.admit(&m) {
+		s.dispatch(m)
+	}
+	s.maybePause()
 	return nil
 }
 
@@ -107,7 +113,7 @@ func (s *Session) dispatch(m wire.Message) {
 		if c != nil && m.JoinRef != "" && m.JoinRef != c.joinRef {
 			return // stale: a frame for an earlier join of this topic
 		}
-		if c != nil && c.enqueue(mail{kind: mailIn, msg: m}) {
+		if c != nil && c.enqueue(mail{kind: mailIn, msg: m, cost: msgCost(&m)}) {
 			return
 		}
 		s.notJoined(m)
@@ -153,6 +159,7 @@ func (s *Session) join(m wire.Message) {
 }
 
 func (s *Session) enqueueJoin(it joinItem) {
+	s.queuedIn(msgCost(&it.m))
 	s.jmu.Lock()
 	if s.jqueue != nil { // runJoins is running
 		*s.jqueue = append(*s.jqueue, it)
@@ -180,9 +187,10 @@ func (s *Session) runJoins() {
 		s.jmu.Unlock()
 		if it.c == nil {
 			s.reply(it.m.JoinRef, it.m.Ref, it.m.Topic, it.status, it.response)
-			continue
+		} else {
+			it.c.join(it.m)
 		}
-		it.c.join(it.m)
+		s.queuedOut(msgCost(&it.m))
 	}
 }
 
@@ -228,6 +236,7 @@ func (s *Session) Close() {
 		c.close()
 	}
 	for _, it := range dropped {
+		s.queuedOut(msgCost(&it.m))
 		if it.c != nil {
 			it.c.die(ErrClosed)
 		}

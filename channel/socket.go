@@ -61,6 +61,10 @@ type Config struct {
 	// is right for one node only: on a cluster, use the store of the
 	// broker's adapter, so that offsets and history are the cluster's.
 	Streams stream.Store
+	// Limits bound the message and join rates of a connection, the size
+	// of its topics and payloads, and the bytes it may have waiting in
+	// mailboxes. The zero value is [Limits]' safe defaults.
+	Limits Limits
 	// Logger receives errors (crashed channels). Nil discards.
 	Logger *slog.Logger
 	// Hook receives the socket's events: frames in and out, joins, channel
@@ -81,6 +85,8 @@ type Socket struct {
 	connect     func(ctx context.Context, info *ConnectInfo) (any, error)
 	id          func(any) string
 	maxChannels int
+	limits      Limits
+	counters    limitCounters
 	log         *slog.Logger
 	hook        telemetry.Hook
 	ids         idIndex
@@ -95,6 +101,7 @@ func NewSocket(cfg Config) (*Socket, error) {
 		connect:     cfg.Connect,
 		id:          cfg.ID,
 		maxChannels: cfg.MaxChannels,
+		limits:      cfg.Limits.withDefaults(),
 		log:         cfg.Logger,
 		hook:        cfg.Hook,
 	}

@@ -133,7 +133,8 @@ func TestChannelTelemetryBalance(t *testing.T) {
 func TestChannelTelemetryNoHookAllocs(t *testing.T) {
 	heartbeat := wire.Frame{Opcode: wire.OpText, Data: []byte(`[null,"1","phoenix","heartbeat",{}]`)}
 	measure := func(h telemetry.Hook) float64 {
-		s, _ := channel.NewSocket(channel.Config{Hook: h})
+		// Generous limits: 200 heartbeats at once are over the default rate.
+		s, _ := channel.NewSocket(channel.Config{Hook: h, Limits: channel.GenerousLimits()})
 		sess, _ := s.Connect(context.Background(), &channel.ConnectInfo{}, wire.V2{})
 		_ = sess.Serve(context.Background(), nopConn{})
 		defer sess.Close()

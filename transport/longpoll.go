@@ -89,6 +89,22 @@ type LongPollConfig struct {
 	// routing LongPoll requests to their session's node through the broker
 	// is not implemented yet.
 	Secret []byte
+	// BodyTimeout bounds the reading of one POST body; a client slower
+	// than that has its connection cut. Zero means
+	// DefaultLongPollBodyTimeout (10 s).
+	BodyTimeout time.Duration
+	// MaxSessions bounds the sessions of this endpoint (this node); a new
+	// one over it is answered {"status":500}, which phoenix.js retries
+	// with backoff. Zero means
+	// DefaultLongPollMaxSessions (100,000); negative means no limit.
+	MaxSessions int
+	// MaxSessionsPerIP bounds the sessions of one client address (an
+	// IPv6 client's /64); a new one over it is answered {"status":500}.
+	// Zero means DefaultLongPollMaxSessionsPerIP (100); negative means no
+	// limit.
+	MaxSessionsPerIP int
+	// TrustedProxies is as [WebSocketConfig].TrustedProxies.
+	TrustedProxies []string
 	// Logger receives session errors at Debug level. Nil discards.
 	Logger *slog.Logger
 	// Hook receives session events: connect, refusal, disconnect, slow
@@ -155,6 +171,7 @@ type LongPoll struct {
 	secret  []byte
 
 	active atomic.Int64 // requests in progress
+	limits *connLimits
 
 	mu       sync.Mutex
 	sessions map[string]*lpSession
@@ -185,6 +202,9 @@ func NewLongPoll(cfg LongPollConfig) (*LongPoll, error) {
 	if cfg.BufferLimit <= 0 {
 		cfg.BufferLimit = DefaultLongPollBufferLimit
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultLongPollBodyTimeout
+	}
 	if cfg.TokenMaxAge <= 0 {
 		cfg.TokenMaxAge = DefaultLongPollTokenMaxAge
 	}
@@ -205,7 +225,11 @@ func NewLongPoll(cfg LongPollConfig) (*LongPoll, error) {
 	if cfg.Hook == nil {
 		cfg.Hook = cfg.Socket.Hook()
 	}
-	return &LongPoll{cfg: cfg, origins: origins, log: log, secret: secret, sessions: make(map[string]*lpSession)}, nil
+	limits, err := newConnLimits(log, cfg.Hook, nameLongPoll, cfg.TrustedProxies, cfg.MaxSessionsPerIP, cfg.MaxSessions, DefaultLongPollMaxSessionsPerIP, DefaultLongPollMaxSessions)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	return &LongPoll{cfg: cfg, origins: origins, log: log, secret: secret, limits: limits, sessions: make(map[string]*lpSession)}, nil
 }
 
 // ServeHTTP answers one LongPoll request, in Phoenix's order: the CORS
@@ -275,6 +299,12 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 		lpWriteStatus(w, http.StatusForbidden)
 		return
 	}
+	// Over a limit: {"status":500}, which phoenix.js retries with backoff
+	// (it throws on any status it does not know, 429 and 503 included).
+	key, ok := lp.limits.acquire(r, func(int) { lpWriteStatus(w, http.StatusInternalServerError) })
+	if !ok {
+		return
+	}
 	info := &channel.ConnectInfo{
 		Params:     params,
 		Header:     r.Header,
@@ -292,7 +322,9 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 	}
 	id := newLPSessionID()
 	s := newLPSession(lp, id, lp.signToken(id, time.Now().Add(lp.cfg.TokenMaxAge)), sess)
+	s.clientKey = key // released by end
 	if err := sess.Serve(context.WithoutCancel(r.Context()), s); err != nil {
+		lp.limits.release(key)
 		lp.log.Debug("longpoll serve", "remote", r.RemoteAddr, "err", err)
 		sess.Close()
 		lpWriteStatus(w, http.StatusInternalServerError) // phoenix.js retries
@@ -325,7 +357,14 @@ func (lp *LongPoll) post(w http.ResponseWriter, r *http.Request) {
 		lpWriteStatus(w, http.StatusGone)
 		return
 	}
+	if !req.sess.waitFlow(r.Context(), lp.cfg.Window) {
+		lp.limits.hit(&lp.limits.lpTimeoutHits, "queued bytes", req.sess.clientKey)
+		lpWriteStatus(w, http.StatusRequestTimeout)
+		return
+	}
+	lifted := bodyDeadline(w, lp.cfg.BodyTimeout)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lp.cfg.MaxBodySize))
+	lifted()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

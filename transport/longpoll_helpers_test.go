@@ -94,6 +94,7 @@ func newLPDirect(t testing.TB, cfg transport.LongPollConfig) *lpEnv {
 	testutil.Success(t, r.Handle("room:*", func() channel.Handler { return lpRoom{env} }))
 	sock, err := channel.NewSocket(channel.Config{
 		Router: r,
+		Limits: channel.GenerousLimits(),
 		Connect: func(ctx context.Context, info *channel.ConnectInfo) (any, error) {
 			select {
 			case env.connects <- info:

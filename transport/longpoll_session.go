@@ -28,6 +28,9 @@ type lpSession struct {
 
 	recv sync.Mutex // one POST at a time feeds Session.Receive
 
+	flow      lpFlow // longpoll_limits.go
+	clientKey string // counted against MaxSessionsPerIP until end
+
 	mu        sync.Mutex
 	frames    [][]byte // text frames for the next poll, in order
 	bytes     int      // sum of len(frames[i])
@@ -134,6 +137,7 @@ func (s *lpSession) end(reason string, async bool) {
 	s.mu.Unlock()
 	emitDisconnect(s.lp.cfg.Hook, nameLongPoll, code, s.born)
 	s.lp.log.Debug("longpoll session ended", "session", s.id, "reason", reason)
+	s.lp.limits.release(s.clientKey)
 	s.lp.forget(s)
 	if async {
 		go s.sess.Close()

@@ -74,10 +74,17 @@ func (l *eventLoop) add(c *wsConn) error {
 	}
 	p := l.pollers[int(l.next.Add(1))%len(l.pollers)]
 	id := l.ids.Add(1)
+	// c.mu orders this with ResumeReading: a connection paused by the
+	// frames that came with the handshake joins epoll when it resumes.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.loop, c.pollID = l, id
 	p.mu.Lock()
 	p.conns[id] = c
 	p.mu.Unlock()
+	if c.readPaused {
+		return nil
+	}
 	var cerr error
 	err := c.raw.Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP}
@@ -119,6 +126,32 @@ func (l *eventLoop) remove(c *wsConn) {
 	p.mu.Unlock()
 	_ = c.raw.Control(func(fd uintptr) {
 		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	})
+}
+
+// pause takes c out of epoll, keeping its id, so that the socket is not
+// read until resume.
+func (l *eventLoop) pause(c *wsConn) {
+	p := l.poller(c)
+	if p == nil {
+		return
+	}
+	_ = c.raw.Control(func(fd uintptr) {
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	})
+}
+
+// resume puts c back in epoll; level-triggered, it fires at once if bytes
+// arrived meanwhile.
+func (l *eventLoop) resume(c *wsConn) {
+	p := l.poller(c)
+	if p == nil {
+		return
+	}
+	_ = c.raw.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP}
+		*(*uint64)(unsafe.Pointer(&ev.Fd)) = c.pollID
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 }
 

@@ -19,6 +19,8 @@ func (l *eventLoop) add(c *wsConn) error {
 	return errors.New("transport: no event loop on this platform")
 }
 func (l *eventLoop) remove(c *wsConn) {}
+func (l *eventLoop) pause(c *wsConn)  {}
+func (l *eventLoop) resume(c *wsConn) {}
 func (l *eventLoop) close()           {}
 
 // writeNow never writes off Linux: Send queues, and a goroutine writes.

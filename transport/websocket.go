@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,6 +62,25 @@ type WebSocketConfig struct {
 	// is disconnected with 1013 (try again later). Zero means
 	// DefaultWriteQueueLimit.
 	WriteQueueLimit int
+	// PauseTimeout closes, with 1013 (try again later), a connection whose
+	// reading has been paused this long because its channels do not keep
+	// up with its messages (see channel.Limits.MaxQueuedBytes). Zero
+	// means DefaultPauseTimeout (30 s).
+	PauseTimeout time.Duration
+	// MaxConns bounds the connections of this endpoint (this node); over
+	// it, the upgrade is answered 503. Zero means DefaultMaxConns
+	// (100,000); negative means no limit.
+	MaxConns int
+	// MaxConnsPerIP bounds the connections of one client address (an
+	// IPv6 client's /64); over it, the upgrade is answered 429. Zero means
+	// DefaultMaxConnsPerIP (1,000); negative means no limit. Behind a
+	// proxy, set TrustedProxies, or every client counts as the proxy.
+	MaxConnsPerIP int
+	// TrustedProxies lists the addresses or CIDR prefixes of the proxies
+	// whose X-Forwarded-For is believed when telling a client's address;
+	// the client is the rightmost address that is not one of them. Empty
+	// means none: the client is the TCP peer.
+	TrustedProxies []string
 	// DrainBatch and DrainInterval pace Shutdown: it closes DrainBatch
 	// connections, waits DrainInterval, closes the next batch, so that a
 	// restart does not bring every client back at the same instant (as
@@ -91,6 +111,8 @@ type WebSocket struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	limits *connLimits
+
 	mu          sync.Mutex
 	conns       map[*wsConn]struct{}
 	loop        *eventLoop    // running while there are connections
@@ -118,6 +140,9 @@ func NewWebSocket(cfg WebSocketConfig) (*WebSocket, error) {
 	if cfg.WriteQueueLimit <= 0 {
 		cfg.WriteQueueLimit = DefaultWriteQueueLimit
 	}
+	if cfg.PauseTimeout <= 0 {
+		cfg.PauseTimeout = DefaultPauseTimeout
+	}
 	if cfg.DrainBatch <= 0 {
 		cfg.DrainBatch = 10_000
 	}
@@ -131,8 +156,12 @@ func NewWebSocket(cfg WebSocketConfig) (*WebSocket, error) {
 	if cfg.Hook == nil {
 		cfg.Hook = cfg.Socket.Hook()
 	}
+	limits, err := newConnLimits(log, cfg.Hook, nameWebSocket, cfg.TrustedProxies, cfg.MaxConnsPerIP, cfg.MaxConns, DefaultMaxConnsPerIP, DefaultMaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &WebSocket{cfg: cfg, origins: origins, log: log, ctx: ctx, cancel: cancel, conns: make(map[*wsConn]struct{})}, nil
+	return &WebSocket{cfg: cfg, origins: origins, log: log, limits: limits, ctx: ctx, cancel: cancel, conns: make(map[*wsConn]struct{})}, nil
 }
 
 // ServeHTTP runs the handshake in Phoenix's order (method, Origin, vsn,
@@ -147,6 +176,18 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	key, ok := h.limits.acquire(r, func(status int) {
+		http.Error(w, http.StatusText(status), status)
+	})
+	if !ok {
+		return
+	}
+	handed := false // to the connection, which releases key when it ends
+	defer func() {
+		if !handed {
+			h.limits.release(key)
+		}
+	}()
 	params := r.URL.Query()
 	ser, err := wire.Negotiate(params.Get("vsn"))
 	if err != nil {
@@ -190,6 +231,7 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newWSConn(h, nc, sess)
+	c.clientKey, handed = key, true
 	var pending []byte
 	if n := rw.Reader.Buffered(); n > 0 { // frames sent right behind the handshake
 		pending, _ = rw.Reader.Peek(n)

@@ -37,7 +37,9 @@ func server(t *testing.T, cfg transport.WebSocketConfig, seen chan<- *channel.Co
 	t.Helper()
 	r := &channel.Router{}
 	testutil.Success(t, r.Handle("room:*", func() channel.Handler { return echoRoom{} }))
-	sock, err := channel.NewSocket(channel.Config{Router: r, Connect: func(ctx context.Context, info *channel.ConnectInfo) (any, error) {
+	// Generous channel limits: these tests are about frames and size
+	// limits of the transport; security_test.go covers the defaults.
+	sock, err := channel.NewSocket(channel.Config{Router: r, Limits: channel.GenerousLimits(), Connect: func(ctx context.Context, info *channel.ConnectInfo) (any, error) {
 		if seen != nil {
 			seen <- info
 		}

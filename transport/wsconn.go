@@ -38,6 +38,8 @@ type wsConn struct {
 	raw  syscall.RawConn // nil unless nc is a plain TCP connection
 	sess *channel.Session
 
+	clientKey string // what the connection counts against MaxConnsPerIP
+
 	parser   frameParser  // touched by the one reader at a time
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes read
 	// msgSince is when the message the parser holds part of began (unix
@@ -58,6 +60,12 @@ type wsConn struct {
 	code     uint16      // the close code sent first, 0 if none (telemetry)
 	finished bool
 	born     int64 // unix nanoseconds of the upgrade (telemetry)
+
+	// Backpressure (wsflow.go): reading stops while the session has too
+	// much of the client's input waiting.
+	readPaused bool
+	pausedAt   int64         // unix nanoseconds
+	resume     chan struct{} // closed to wake a paused reader goroutine
 }
 
 func newWSConn(h *WebSocket, nc net.Conn, sess *channel.Session) *wsConn {
@@ -262,6 +270,7 @@ func (c *wsConn) finish() {
 	}
 	c.finished, c.closing = true, true
 	code := c.code
+	c.wakeReaderLocked()
 	c.mu.Unlock()
 	emitDisconnect(c.h.cfg.Hook, nameWebSocket, int(code), c.born)
 	if c.loop != nil {
@@ -269,6 +278,7 @@ func (c *wsConn) finish() {
 	}
 	c.nc.Close()
 	c.sess.Close()
+	c.h.limits.release(c.clientKey)
 	c.h.detach(c)
 }
 
@@ -278,6 +288,7 @@ func (c *wsConn) readLoop() {
 	defer c.finish()
 	buf := make([]byte, 4096)
 	for {
+		c.waitResumed()
 		n, err := c.nc.Read(buf)
 		if n > 0 {
 			c.onData(buf[:n])
@@ -294,13 +305,17 @@ func (c *wsConn) readLoop() {
 func (c *wsConn) expire(now int64) {
 	c.mu.Lock()
 	closing, closeBy, writing := c.closing, c.closeBy, c.writing
+	paused, pausedAt := c.readPaused, c.pausedAt
 	c.mu.Unlock()
 	switch {
 	case closing && now > closeBy && !(writing && now < closeBy+int64(c.h.cfg.WriteTimeout)):
 		c.finish()
-	case !closing && now-c.lastRead.Load() > int64(c.h.cfg.IdleTimeout):
+	case !closing && paused && now-pausedAt > int64(c.h.cfg.PauseTimeout):
+		c.h.limits.hit(&c.h.limits.pausedHits, "pause timeout", c.clientKey)
+		c.Close(CloseTryAgainLater, "server busy: messages not handled in time")
+	case !closing && !paused && now-c.lastRead.Load() > int64(c.h.cfg.IdleTimeout):
 		c.Close(CloseGoingAway, "idle timeout")
-	case !closing && c.msgSince.Load() != 0 && now-c.msgSince.Load() > int64(c.h.cfg.IdleTimeout):
+	case !closing && !paused && c.msgSince.Load() != 0 && now-c.msgSince.Load() > int64(c.h.cfg.IdleTimeout):
 		c.Close(int(ws.StatusPolicyViolation), "message not completed within the idle timeout")
 	}
 }

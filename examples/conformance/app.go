@@ -54,7 +54,9 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 		Broker:  broker,
 		Connect: connect,
 		ID:      func(a any) string { return "users_socket:" + a.(*user).name },
-		Logger:  log,
+		// A test target: e2e tests and the load tool flood it on purpose.
+		Limits: channel.GenerousLimits(),
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -65,9 +67,12 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 	a.mux.HandleFunc("POST /api/broadcast", a.broadcast)
 	a.mux.HandleFunc("POST /api/disconnect", a.disconnect)
 	a.Server, err = suzaku.New(suzaku.Config{
-		Handler:   a.mux,
-		Socket:    a.socket,
-		WebSocket: transport.WebSocketConfig{InsecureSkipOriginCheck: true}, // a test target: see CONFORMANCE.md
+		Handler: a.mux,
+		Socket:  a.socket,
+		// A test target: the load tool opens ~15,000 connections from
+		// 127.0.0.x, and e2e tests open many LongPoll sessions.
+		WebSocket: transport.WebSocketConfig{InsecureSkipOriginCheck: true, MaxConns: -1, MaxConnsPerIP: -1},
+		LongPoll:  transport.LongPollConfig{MaxSessions: -1, MaxSessionsPerIP: -1},
 		Services:  []suzaku.Service{c},
 		Logger:    log,
 	})
