@@ -200,9 +200,6 @@ func (p *project) render(dir string) error {
 		if !p.SPA && (strings.HasPrefix(rel, "web/") || rel == "spa.go.tmpl") {
 			return nil
 		}
-		if !p.Broker && rel == "broker.go.tmpl" {
-			return nil
-		}
 		src, err := templates.ReadFile(name)
 		if err != nil {
 			return err

@@ -44,8 +44,8 @@ func TestSuzakuNewOptions(t *testing.T) {
 		args      []string
 		has, lack []string
 	}{
-		{"default", nil, []string{"main.go", "room.go", "spa.go", "web/src/main.ts", "web/package-lock.json", "web/tests/run.sh", ".gitignore", "go.sum"}, []string{"broker.go"}},
-		{"no SPA, broker", []string{"-no-spa", "-broker"}, []string{"main.go", "broker.go", "app_test.go"}, []string{"spa.go", "web/src/main.ts"}},
+		{"default", nil, []string{"main.go", "room.go", "spa.go", "web/src/main.ts", "web/package-lock.json", "web/tests/run.sh", ".gitignore", "go.sum"}, nil},
+		{"no SPA, broker", []string{"-no-spa", "-broker"}, []string{"main.go", "app_test.go"}, []string{"spa.go", "web/src/main.ts"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
