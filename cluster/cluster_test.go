@@ -98,3 +98,32 @@ func TestClusterMemoryHealthy(t *testing.T) {
 	var _ pubsub.Broker = c.Broker()
 	testutil.Success(t, c.Close())
 }
+
+// TestClusterDuplicateNode starts two nodes with one name: each detects
+// the other's hello, and Healthy reports the duplicate, while a third node
+// with its own name stays healthy.
+func TestClusterDuplicateNode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{{"redis", redisURL}, {"nats", natsURL}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			url := tc.url(t)
+			a1, a2, b := newCluster(t, url, "a"), newCluster(t, url, "a"), newCluster(t, url, "b")
+			start(t, a1)
+			start(t, a2)
+			start(t, b)
+			for _, c := range []*cluster.Cluster{a1, a2} {
+				testutil.CheckFor(t, waitFor, func() error {
+					if err := c.Healthy(t.Context()); !errors.Is(err, pubsub.ErrDuplicateNode) {
+						return fmt.Errorf("Healthy() = %v, want ErrDuplicateNode", err)
+					}
+					return nil
+				})
+			}
+			testutil.Success(t, b.Healthy(t.Context()))
+		})
+	}
+}

@@ -23,9 +23,11 @@
 //
 // Subscribe, Unsubscribe and LocalBroadcast are local, and work before
 // Serve has connected. Broadcast and DirectBroadcast to another node need
-// the connection: while Serve is not connected they fail at once with an
-// error wrapping [ErrNotConnected] and the message is dropped, as Phoenix
-// drops broadcasts while its Redis connection is down; the connection
+// the connection: while Serve is not connected, Broadcast delivers to this
+// node's subscribers only (local delivery never stops) and the other
+// nodes miss the message, and DirectBroadcast to another node fails at
+// once with an error wrapping [ErrNotConnected], as Phoenix drops
+// messages while its Redis connection is down; the connection
 // Serve opens buffers nothing while reconnecting. [Broker.Stats] tells
 // whether the broker is connected.
 //

@@ -119,6 +119,7 @@ type Broker struct {
 	sent     atomic.Uint64
 	connects atomic.Uint64
 	dropped  atomic.Uint64 // by the subscriptions of ended Serve runs
+	unsent   atomic.Uint64
 }
 
 var (
@@ -171,6 +172,7 @@ func New(cfg Config) (*Broker, error) {
 		reg:        pubsub.NewRegistry(0),
 	}
 	b.local = local.Node{Prefix: "pubsub/nats", Name: cfg.Node, Reg: b.reg}
+	b.local.Hello.Log = b.log
 	if cfg.Conn == nil {
 		b.opts = nats.GetDefaultOptions()
 		if cfg.Options != nil {
@@ -238,13 +240,20 @@ func (b *Broker) Unsubscribe(_ context.Context, topic string, s pubsub.Subscribe
 // Broadcast publishes m to the other nodes, then delivers it to this
 // node's subscribers of m.Topic except m.From. Publishing queues m in the
 // connection's write buffer, which nats.go flushes in the background; it
-// does not wait for the server. If publishing fails (not connected:
-// [ErrNotConnected]; or nats.ErrMaxPayload, the server's limit, 1 MiB by
-// default), nothing is delivered and there is no retry. ctx is only
-// checked before publishing.
+// does not wait for the server. ctx is only checked before publishing.
+//
+// While Serve is not connected, local delivery goes on: m is delivered
+// here, the other nodes miss it (at most once, as Phoenix: there is no
+// retry), [Stats].Unsent counts it, and Broadcast returns nil; the outage
+// shows in [Broker.Healthy] and in one log line per outage. If publishing
+// fails otherwise (nats.ErrMaxPayload, the server's limit, 1 MiB by
+// default), nothing is delivered and the error says why.
 func (b *Broker) Broadcast(ctx context.Context, m *pubsub.Message) error {
 	if err := b.publish(ctx, "broadcast", b.allSubject, false, b.node, m); err != nil {
-		return err
+		if !errors.Is(err, ErrNotConnected) {
+			return err
+		}
+		b.unsent.Add(1)
 	}
 	b.reg.Dispatch(m)
 	return nil
@@ -284,7 +293,9 @@ func (b *Broker) publish(ctx context.Context, op, subject string, only bool, nod
 		}
 		return fmt.Errorf("pubsub/nats: %s %q: %w", op, m.Topic, err)
 	}
-	b.sent.Add(1)
+	if m.Topic != local.HelloTopic {
+		b.sent.Add(1)
+	}
 	return nil
 }
 
@@ -368,16 +379,23 @@ func (b *Broker) Serve(ctx context.Context) error {
 			b.ready.Store(nc)
 			b.connects.Add(1)
 			b.log.Info("nats pubsub: subscribed", "server", nc.ConnectedUrlRedacted())
+			b.hello(ctx)
 		case ctx.Err() == nil:
 			b.log.Warn("nats pubsub: confirming subscriptions", logErr, err)
 			retry = time.After(local.Jitter(firstReconnectWait))
 		}
 	}
 	refresh()
+	hello := time.NewTicker(local.HelloPeriod)
+	defer hello.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-hello.C:
+			if b.ready.Load() != nil {
+				b.hello(ctx)
+			}
 		case m := <-msgs:
 			b.receive(m)
 		case st := <-status:
@@ -392,6 +410,14 @@ func (b *Broker) Serve(ctx context.Context) error {
 		case <-retry:
 			refresh()
 		}
+	}
+}
+
+// hello says hello to this node's name, for duplicate detection.
+func (b *Broker) hello(ctx context.Context) {
+	err := b.publish(ctx, "hello", b.ownSubject, true, b.node, b.local.Hello.Message())
+	if err != nil && ctx.Err() == nil {
+		b.log.Debug("nats pubsub: hello", logErr, err)
 	}
 }
 
@@ -446,6 +472,9 @@ type Stats struct {
 	// Dropped counts the messages nats.go dropped because the receive
 	// buffer was full (Config.ReceiveBuffer).
 	Dropped uint64
+	// Unsent counts the broadcasts delivered on this node only, because
+	// Serve was not connected.
+	Unsent uint64
 }
 
 // Stats returns the broker's state and counters.
@@ -458,15 +487,22 @@ func (b *Broker) Stats() Stats {
 		Received:  b.received.Load(),
 		Invalid:   b.invalid.Load(),
 		Dropped:   b.dropped.Load() + subsDropped(b.subs.Load()),
+		Unsent:    b.unsent.Load(),
 	}
 }
 
 // Healthy returns nil while Serve is connected with its subscriptions
-// confirmed, else an error wrapping [ErrNotConnected]. It makes no network
-// call.
+// confirmed and no other node has this node's name; else an error
+// wrapping [ErrNotConnected] or [pubsub.ErrDuplicateNode]. A duplicate is
+// detected within about 5 s (each connected node says hello to its own
+// name every 5 s) and reported for 15 s after its last hello. It makes no
+// network call.
 func (b *Broker) Healthy(context.Context) error {
 	if b.ready.Load() == nil {
 		return fmt.Errorf("pubsub/nats: %w", ErrNotConnected)
+	}
+	if b.local.Hello.Duplicate() {
+		return fmt.Errorf("pubsub/nats: node %q: %w", b.node, pubsub.ErrDuplicateNode)
 	}
 	return nil
 }

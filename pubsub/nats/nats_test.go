@@ -134,9 +134,10 @@ func closedURL(t *testing.T) string {
 	return "nats://" + addr
 }
 
-// TestNATSNotConnected runs a broker whose server is down: broadcasts to
-// other nodes fail with ErrNotConnected and deliver nothing, local ones
-// work, a second Serve fails, and Serve returns when ctx ends.
+// TestNATSNotConnected runs a broker whose server is down: broadcasts
+// reach local subscribers only (counted as unsent), direct messages to
+// other nodes fail with ErrNotConnected, local ones work, a second Serve
+// fails, and Serve returns when ctx ends.
 func TestNATSNotConnected(t *testing.T) {
 	t.Parallel()
 	b := newBroker(t, suzakunats.Config{Node: "a", URL: closedURL(t), ReconnectWait: 20 * time.Millisecond})
@@ -158,13 +159,15 @@ func TestNATSNotConnected(t *testing.T) {
 		t.Fatal("neither Serve returned")
 	}
 
-	testutil.ErrorIs(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")), suzakunats.ErrNotConnected)
+	testutil.Success(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
 	testutil.ErrorIs(t, b.DirectBroadcast(t.Context(), "b", pubsubtest.Msg(topic, "e2")), suzakunats.ErrNotConnected)
 	testutil.Success(t, b.LocalBroadcast(t.Context(), pubsubtest.Msg(topic, "e3")))
 	testutil.Success(t, b.DirectBroadcast(t.Context(), "a", pubsubtest.Msg(topic, "e4")))
-	r.Expect(t, "e3", "e4") // synchronous: e1 and e2 would be queued already
+	r.Expect(t, "e1", "e3", "e4") // synchronous: e2 would be queued already
 	r.ExpectNone(t)
 	testutil.Equal(t, "Stats().Connected", b.Stats().Connected, false)
+	testutil.Equal(t, "Stats().Unsent", b.Stats().Unsent, uint64(1))
+	testutil.ErrorIs(t, b.Healthy(t.Context()), suzakunats.ErrNotConnected)
 
 	cancel()
 	select {
@@ -199,8 +202,8 @@ func TestNATSSubscribeBeforeServe(t *testing.T) {
 }
 
 // TestNATSServerRestart stops the server and starts it again on the same
-// port: the brokers notice, refuse broadcasts meanwhile, reconnect, and
-// delivery resumes both ways.
+// port: the brokers notice, deliver broadcasts locally only meanwhile,
+// reconnect, and delivery resumes both ways.
 func TestNATSServerRestart(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, -1)
@@ -225,7 +228,8 @@ func TestNATSServerRestart(t *testing.T) {
 			return nil
 		})
 	}
-	testutil.ErrorIs(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "during")), suzakunats.ErrNotConnected)
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "during")))
+	ra.Expect(t, "during") // local delivery never stops; b misses it
 	testutil.ErrorIs(t, a.DirectBroadcast(t.Context(), b.Node(), pubsubtest.Msg(topic, "during")), suzakunats.ErrNotConnected)
 
 	startServer(t, port)
@@ -457,7 +461,7 @@ func TestNATSServerLate(t *testing.T) {
 	b := newBroker(t, suzakunats.Config{Node: "b", URL: url, Prefix: prefix, ReconnectWait: 50 * time.Millisecond})
 	serve(t, a, false)
 	serve(t, b, false)
-	testutil.ErrorIs(t, a.Broadcast(t.Context(), pubsubtest.Msg("t", "early")), suzakunats.ErrNotConnected)
+	testutil.ErrorIs(t, a.DirectBroadcast(t.Context(), "b", pubsubtest.Msg("t", "early")), suzakunats.ErrNotConnected)
 
 	startServer(t, port)
 	waitConnected(t, a)

@@ -36,7 +36,7 @@ func Example() {
 	}()
 
 	// Every node's subscribers of room:lobby get it, this one's at once.
-	// While Serve is not connected, it fails with redis.ErrNotConnected.
+	// While Serve is not connected, it reaches this node's subscribers only.
 	err = broker.Broadcast(ctx, &pubsub.Message{Topic: "room:lobby", Event: "new_msg", Payload: []byte(`{"body":"hi"}`)})
 	if err != nil {
 		log.Print(err)

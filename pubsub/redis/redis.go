@@ -93,6 +93,7 @@ type Broker struct {
 	sent     atomic.Uint64
 	connects atomic.Uint64
 	failures atomic.Uint64
+	unsent   atomic.Uint64
 }
 
 // client boxes the interface for atomic.Pointer.
@@ -144,6 +145,7 @@ func New(cfg Config) (*Broker, error) {
 		reg:     pubsub.NewRegistry(0),
 	}
 	b.local = local.Node{Prefix: "pubsub/redis", Name: cfg.Node, Reg: b.reg}
+	b.local.Hello.Log = b.log
 	return b, nil
 }
 
@@ -173,12 +175,20 @@ func (b *Broker) Unsubscribe(_ context.Context, topic string, s pubsub.Subscribe
 // Broadcast publishes m to the other nodes, then delivers it to this
 // node's subscribers of m.Topic except m.From. It waits for Redis to
 // accept the message (one round trip; concurrent broadcasts share it,
-// pipelined). If the publish fails, or Serve is not connected
-// ([ErrNotConnected]), nothing is delivered, here or elsewhere, and the
-// error says why; there is no retry. ctx bounds the wait.
+// pipelined); ctx bounds the wait.
+//
+// While Serve is not connected, local delivery goes on: m is delivered
+// here, the other nodes miss it (at most once, as Phoenix: there is no
+// retry), [Stats].Unsent counts it, and Broadcast returns nil; the outage
+// shows in [Broker.Healthy] and in one log line per outage, not one per
+// message. If the publish itself fails, nothing is delivered, here or
+// elsewhere, and the error says why.
 func (b *Broker) Broadcast(ctx context.Context, m *pubsub.Message) error {
 	if err := b.publish(ctx, "broadcast", false, b.node, m); err != nil {
-		return err
+		if !errors.Is(err, ErrNotConnected) {
+			return err
+		}
+		b.unsent.Add(1)
 	}
 	b.reg.Dispatch(m)
 	return nil
@@ -216,7 +226,9 @@ func (b *Broker) publish(ctx context.Context, op string, only bool, node string,
 	if err := c.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("pubsub/redis: %s %q: %w", op, m.Topic, err)
 	}
-	b.sent.Add(1)
+	if m.Topic != local.HelloTopic {
+		b.sent.Add(1)
+	}
 	return nil
 }
 
@@ -242,6 +254,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 	defer b.serving.Store(false)
 	first := min(firstReconnectWait, b.maxWait)
 	wait := first
+	logged := false // this outage's warning
 	for {
 		subscribed, err := b.session(ctx)
 		if ctx.Err() != nil {
@@ -249,10 +262,16 @@ func (b *Broker) Serve(ctx context.Context) error {
 		}
 		if subscribed {
 			wait = first
+			logged = false
 		}
 		b.failures.Add(1)
 		d := local.Jitter(wait)
-		b.log.Warn("redis pubsub: connection lost or failed; reconnecting", logErr, err, logWait, d)
+		if !logged {
+			b.log.Warn("redis pubsub: connection lost or failed; reconnecting with backoff (logged once per outage)", logErr, err, logWait, d)
+			logged = true
+		} else {
+			b.log.Debug("redis pubsub: reconnect failed", logErr, err, logWait, d)
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -302,11 +321,26 @@ func (b *Broker) session(ctx context.Context) (subscribed bool, err error) {
 	defer b.conn.Store(nil)
 	b.connects.Add(1)
 	b.log.Info("redis pubsub: subscribed")
-	select {
-	case err := <-lost:
-		return true, connErr(err)
-	case <-ctx.Done():
-		return true, nil
+	hello := time.NewTicker(local.HelloPeriod)
+	defer hello.Stop()
+	for {
+		b.hello(ctx)
+		select {
+		case err := <-lost:
+			return true, connErr(err)
+		case <-ctx.Done():
+			return true, nil
+		case <-hello.C:
+		}
+	}
+}
+
+// hello says hello to this node's name, for duplicate detection.
+func (b *Broker) hello(ctx context.Context) {
+	hctx, cancel := context.WithTimeout(ctx, local.HelloPeriod)
+	defer cancel()
+	if err := b.publish(hctx, "hello", true, b.node, b.local.Hello.Message()); err != nil && ctx.Err() == nil {
+		b.log.Debug("redis pubsub: hello", logErr, err)
 	}
 }
 
@@ -353,6 +387,9 @@ type Stats struct {
 	Invalid uint64
 	// Failures counts the connections that failed or were lost.
 	Failures uint64
+	// Unsent counts the broadcasts delivered on this node only, because
+	// Serve was not connected.
+	Unsent uint64
 }
 
 // Stats returns the broker's state and counters.
@@ -365,14 +402,22 @@ func (b *Broker) Stats() Stats {
 		Received:  b.received.Load(),
 		Invalid:   b.invalid.Load(),
 		Failures:  b.failures.Load(),
+		Unsent:    b.unsent.Load(),
 	}
 }
 
-// Healthy returns nil while Serve is subscribed to the cluster channel,
-// else an error wrapping [ErrNotConnected]. It makes no network call.
+// Healthy returns nil while Serve is subscribed to the cluster channel
+// and no other node has this node's name; else an error wrapping
+// [ErrNotConnected] or [pubsub.ErrDuplicateNode]. A duplicate is detected
+// within about 5 s (each connected node says hello to its own name every
+// 5 s) and reported for 15 s after its last hello. It makes no network
+// call.
 func (b *Broker) Healthy(context.Context) error {
 	if b.conn.Load() == nil {
 		return fmt.Errorf("pubsub/redis: %w", ErrNotConnected)
+	}
+	if b.local.Hello.Duplicate() {
+		return fmt.Errorf("pubsub/redis: node %q: %w", b.node, pubsub.ErrDuplicateNode)
 	}
 	return nil
 }

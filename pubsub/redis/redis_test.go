@@ -73,8 +73,9 @@ func closedAddr(t *testing.T) string {
 }
 
 // TestRedisNotConnected runs a broker whose server is down: Serve keeps
-// retrying, broadcasts to other nodes fail with ErrNotConnected and
-// deliver nothing, local ones work, and Serve returns when ctx ends.
+// retrying, broadcasts are delivered locally only (counted as unsent),
+// direct messages to other nodes fail with ErrNotConnected, local ones
+// work, and Serve returns when ctx ends.
 // It needs no Redis.
 func TestRedisNotConnected(t *testing.T) {
 	t.Parallel()
@@ -96,15 +97,17 @@ func TestRedisNotConnected(t *testing.T) {
 		t.Errorf("second Serve() = %v, want an already serving error", err)
 	}
 
-	testutil.ErrorIs(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")), redis.ErrNotConnected)
+	testutil.Success(t, b.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
 	testutil.ErrorIs(t, b.DirectBroadcast(t.Context(), "b", pubsubtest.Msg(topic, "e2")), redis.ErrNotConnected)
 	testutil.Success(t, b.LocalBroadcast(t.Context(), pubsubtest.Msg(topic, "e3")))
 	testutil.Success(t, b.DirectBroadcast(t.Context(), "a", pubsubtest.Msg(topic, "e4")))
-	r.Expect(t, "e3", "e4") // synchronous: e1 and e2 would be queued already
+	r.Expect(t, "e1", "e3", "e4") // synchronous: e2 would be queued already
 	r.ExpectNone(t)
 	st := b.Stats()
 	testutil.Equal(t, "Stats().Connected", st.Connected, false)
 	testutil.Equal(t, "Stats().Sent", st.Sent, uint64(0))
+	testutil.Equal(t, "Stats().Unsent", st.Unsent, uint64(1))
+	testutil.ErrorIs(t, b.Healthy(t.Context()), redis.ErrNotConnected)
 
 	cancel()
 	select {

@@ -21,6 +21,7 @@ type Node struct {
 	Prefix string
 	Name   string // this node's name
 	Reg    *pubsub.Registry
+	Hello  Hello // duplicate-name detection
 }
 
 // Receive decodes an envelope from another node and dispatches its
@@ -35,6 +36,10 @@ func (n *Node) Receive(data []byte) (bool, error) {
 	mine := string(env.Node) == n.Name
 	if env.Only != mine {
 		return false, nil // our own broadcast, or for another node only
+	}
+	if env.Msg.Topic == HelloTopic {
+		n.Hello.receive(env.Msg)
+		return false, nil
 	}
 	n.Reg.Dispatch(env.Msg)
 	return true, nil

@@ -2,6 +2,7 @@ package local
 
 import (
 	"testing"
+	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/pubsub/internal/envelope"
@@ -39,5 +40,37 @@ func TestReceive(t *testing.T) {
 	n := Node{Name: "a", Reg: pubsub.NewRegistry(0)}
 	if _, err := n.Receive([]byte("garbage")); err == nil {
 		t.Fatal("Receive(garbage) = nil error")
+	}
+}
+
+func TestHello(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	n := Node{Name: "a", Reg: pubsub.NewRegistry(0)}
+	n.Hello.Now = func() time.Time { return now }
+	c := &count{}
+	n.Reg.Subscribe(HelloTopic, c)
+	own := envelope.Encode(true, "a", n.Hello.Message())
+	other := envelope.Encode(true, "a", (&Hello{}).Message())
+	for _, data := range [][]byte{own, envelope.Encode(true, "b", (&Hello{}).Message())} {
+		if ok, err := n.Receive(data); ok || err != nil {
+			t.Fatalf("Receive(hello) = %v, %v, want false, nil", ok, err)
+		}
+	}
+	if n.Hello.Duplicate() {
+		t.Fatal("Duplicate() = true after our own hello and another node's")
+	}
+	if ok, err := n.Receive(other); ok || err != nil {
+		t.Fatalf("Receive(namesake's hello) = %v, %v, want false, nil", ok, err)
+	}
+	if !n.Hello.Duplicate() {
+		t.Fatal("Duplicate() = false after a namesake's hello")
+	}
+	if c.n != 0 {
+		t.Fatalf("hellos reached %d subscribers, want 0", c.n)
+	}
+	now = now.Add(duplicateFor + time.Second)
+	if n.Hello.Duplicate() {
+		t.Fatal("Duplicate() = true three periods after the last namesake's hello")
 	}
 }
