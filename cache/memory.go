@@ -25,6 +25,8 @@ const (
 	DefaultMaxBytes = 64 << 20
 	// DefaultTTL is the lifetime of entries when Config.TTL is zero.
 	DefaultTTL = 5 * time.Minute
+	// DefaultResyncPeriod is Config.ResyncPeriod's default.
+	DefaultResyncPeriod = time.Second
 	// DefaultName is the name of a cache whose Config.Name is empty.
 	DefaultName = "default"
 	// TopicPrefix begins the broker topic of a cache's invalidations,
@@ -67,6 +69,10 @@ type Config struct {
 	// and InvalidateTags publish what they removed, and [Memory.Serve]
 	// applies what other nodes publish. Nil keeps the cache local.
 	Broker pubsub.Broker
+	// ResyncPeriod is how often [Memory.Serve] checks whether the broker
+	// has reconnected (and so may have lost invalidations), to clear the
+	// cache if it has. Zero means DefaultResyncPeriod (1 s).
+	ResyncPeriod time.Duration
 	// Notify, if set, is called after Delete and InvalidateTags have
 	// removed entries on this node (not for invalidations received from
 	// other nodes), for instance to tell clients what to refetch with a
@@ -105,9 +111,11 @@ type Memory struct {
 	recv   *receiver
 	notify func(ctx context.Context, inv Invalidation) error
 	log    *slog.Logger
+	resync time.Duration
 
 	running, subscribed                       atomic.Bool
 	hits, misses, evictions, expirations, rcv atomic.Uint64
+	resyncs                                   atomic.Uint64
 }
 
 var _ Cache = (*Memory)(nil)
@@ -134,6 +142,12 @@ type stamp struct {
 func New(cfg Config) (*Memory, error) {
 	if cfg.MaxBytes < 0 {
 		return nil, fmt.Errorf("cache: max bytes %d is negative", cfg.MaxBytes)
+	}
+	if cfg.ResyncPeriod < 0 {
+		return nil, fmt.Errorf("cache: resync period %v is negative", cfg.ResyncPeriod)
+	}
+	if cfg.ResyncPeriod == 0 {
+		cfg.ResyncPeriod = DefaultResyncPeriod
 	}
 	maxBytes := cfg.MaxBytes
 	if maxBytes == 0 {
@@ -166,6 +180,7 @@ func New(cfg Config) (*Memory, error) {
 		broker: cfg.Broker,
 		notify: cfg.Notify,
 		log:    log,
+		resync: cfg.ResyncPeriod,
 	}
 	m.recv = &receiver{m: m}
 	opts := &otter.Options[string, *entry]{
@@ -331,6 +346,7 @@ type Stats struct {
 	Expirations uint64 // entries removed by their TTL
 	Received    uint64 // invalidations applied from other nodes
 	Subscribed  bool   // whether Serve has subscribed to the broker and cleared the cache
+	Resyncs     uint64 // times Serve cleared the cache because the broker reconnected
 }
 
 // Stats returns the cache's counters.
@@ -344,6 +360,7 @@ func (m *Memory) Stats() Stats {
 		Expirations: m.expirations.Load(),
 		Received:    m.rcv.Load(),
 		Subscribed:  m.subscribed.Load(),
+		Resyncs:     m.resyncs.Load(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
 )
@@ -26,9 +27,13 @@ type message struct {
 // Serve only waits for ctx.
 //
 // When it has subscribed, Serve clears the cache: entries stored while no
-// subscription was active may have missed invalidations. Between two runs
-// of Serve, the cache serves what it holds but hears no invalidations, so
-// only TTLs bound their age.
+// subscription was active may have missed invalidations. For the same
+// reason it clears the cache whenever the broker has reconnected to the
+// other nodes (a [pubsub.Reconnecter], as the Redis and NATS adapters
+// are), which it checks every Config.ResyncPeriod: an entry that missed
+// an invalidation during a broker outage lives at most that long after
+// the broker is back. Between two runs of Serve, the cache serves what it
+// holds but hears no invalidations, so only TTLs bound their age.
 //
 // Invalidations are applied on the broker's delivery goroutine, without
 // any I/O or waiting, and a node skips its own. Serve starts no goroutine.
@@ -47,11 +52,34 @@ func (m *Memory) Serve(ctx context.Context) error {
 		return fmt.Errorf("cache %q: serve: %w", m.name, err)
 	}
 	defer func() { _ = m.broker.Unsubscribe(context.WithoutCancel(ctx), m.topic, m.recv) }()
+	rc, reconnects := m.broker.(pubsub.Reconnecter)
+	var seen uint64
+	if reconnects {
+		seen = rc.Connects()
+	}
 	m.store.InvalidateAll()
 	m.subscribed.Store(true)
 	defer m.subscribed.Store(false)
-	<-ctx.Done()
-	return nil
+	if !reconnects {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(m.resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if n := rc.Connects(); n != seen {
+			// The broker was disconnected: invalidations sent meanwhile
+			// are lost, so any entry may be stale.
+			seen = n
+			m.store.InvalidateAll()
+			m.resyncs.Add(1)
+		}
+	}
 }
 
 // publish sends inv to the other nodes. From keeps the message from this

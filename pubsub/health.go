@@ -28,3 +28,14 @@ func Healthy(ctx context.Context, b Broker) error {
 	}
 	return nil
 }
+
+// Reconnecter is implemented by brokers that can lose the other nodes'
+// messages while they are disconnected (the Redis and NATS adapters), so
+// that what keeps state in step through broadcasts (cache invalidations)
+// knows when to start over.
+type Reconnecter interface {
+	// Connects counts the times the broker has connected (and
+	// subscribed) to the other nodes since it was made. When it changes,
+	// messages sent in between may have been missed.
+	Connects() uint64
+}

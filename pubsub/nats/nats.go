@@ -491,6 +491,12 @@ func (b *Broker) Stats() Stats {
 	}
 }
 
+// Connects implements [pubsub.Reconnecter]: it counts the subscriptions
+// Serve has made since New ([Stats].Connects).
+func (b *Broker) Connects() uint64 { return b.connects.Load() }
+
+var _ pubsub.Reconnecter = (*Broker)(nil)
+
 // Healthy returns nil while Serve is connected with its subscriptions
 // confirmed and no other node has this node's name; else an error
 // wrapping [ErrNotConnected] or [pubsub.ErrDuplicateNode]. A duplicate is
