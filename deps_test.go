@@ -17,6 +17,7 @@ func TestDependencyRules(t *testing.T) {
 	rules := map[string][]string{
 		"wire":                 {},
 		"telemetry":            {},
+		"health":               {},
 		"metrics":              {"telemetry", "github.com/prometheus/", "github.com/beorn7/perks/", "github.com/cespare/xxhash/", "github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/"},
 		"token":                {},
 		"pubsub":               {"telemetry"},

@@ -61,6 +61,13 @@ type Config struct {
 	// ShutdownTimeout bounds the drain after the serve context is done.
 	// Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long the server goes on serving HTTP after the
+	// serve context is done, before the drain closes its listener and its
+	// sockets: meanwhile [Server.Healthy] reports [ErrDraining] (so a
+	// readiness probe answers 503 and load balancers stop sending new
+	// clients) and new socket connections are refused with 503. Zero means
+	// no delay.
+	DrainDelay time.Duration
 	// TLS, when set, makes Run and Serve speak HTTPS with HTTP/2 and
 	// HTTP/1.1 (ALPN). See [DevCertificate] for development.
 	TLS *tls.Config
@@ -96,6 +103,7 @@ type Server struct {
 	mu       sync.Mutex
 	fresh    map[net.Conn]struct{} // accepted, no request yet (see Shutdown)
 	draining bool
+	delaying bool // the serve context is done: Config.DrainDelay runs
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -126,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("suzaku: %w", err)
 		}
 		s.ws = ws
-		s.mux.Handle(cfg.SocketPath+"/websocket", ws)
+		s.mux.Handle(cfg.SocketPath+"/websocket", s.refuseWhileDraining(ws))
 		if !cfg.DisableLongPoll {
 			lpCfg := cfg.LongPoll
 			lpCfg.Socket = cfg.Socket
@@ -145,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 				return nil, fmt.Errorf("suzaku: %w", err)
 			}
 			s.lp = lp
-			s.mux.Handle(cfg.SocketPath+"/longpoll", lp)
+			s.mux.Handle(cfg.SocketPath+"/longpoll", s.refuseWhileDraining(lp))
 		}
 	}
 	if cfg.Handler != nil {
@@ -233,6 +241,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case serveErr = <-errc:
 	case <-ctx.Done():
+		s.drainDelay(errc, &serveErr)
 	}
 	cancel()
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)

@@ -1,0 +1,9 @@
+package health_test
+
+import (
+	"testing"
+
+	"github.com/suzaku-go/suzaku/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.Main(m) }
