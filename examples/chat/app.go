@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/suzaku-go/suzaku"
 	"github.com/suzaku-go/suzaku/api"
@@ -17,6 +18,8 @@ import (
 	"github.com/suzaku-go/suzaku/cache"
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/cluster"
+	"github.com/suzaku-go/suzaku/health"
+	"github.com/suzaku-go/suzaku/metrics"
 	"github.com/suzaku-go/suzaku/presence"
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/static"
@@ -25,7 +28,8 @@ import (
 
 type config struct {
 	addr, web, data, dsn string
-	broker, node         string // cluster.Config.Broker and Node
+	broker, node         string        // cluster.Config.Broker and Node
+	drainDelay           time.Duration // suzaku.Config.DrainDelay
 }
 
 // app is the chat server: a suzaku.Server and what its handlers share.
@@ -37,6 +41,7 @@ type app struct {
 	presence *presence.Tracker
 	rooms    *cache.Memory // the room list, tagged "rooms"
 	cluster  *cluster.Cluster
+	metrics  *metrics.Metrics
 	log      *slog.Logger
 }
 
@@ -65,6 +70,9 @@ func (a *app) build(cfg config) error {
 	if a.tokens, err = auth.NewSigned(auth.SignedConfig{Signer: signer}); err != nil {
 		return err
 	}
+	if a.metrics, err = metrics.New(metrics.Config{}); err != nil {
+		return err
+	}
 	if a.cluster, err = cluster.New(cluster.Config{Broker: cfg.broker, Node: cfg.node, Addr: cfg.addr, Logger: a.log}); err != nil {
 		return err
 	}
@@ -89,14 +97,23 @@ func (a *app) build(cfg config) error {
 		return err
 	}
 	mux.Handle("/", spa)
+	mux.Handle("GET /metrics", a.metrics)
+	probe := health.New(health.Config{Logger: a.log})
+	probe.Mount(mux)
 	a.Server, err = suzaku.New(suzaku.Config{
-		Addr:     cfg.addr,
-		Handler:  api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
-		Socket:   a.socket,
-		Services: []suzaku.Service{a.cluster},
-		Logger:   a.log,
+		Addr:       cfg.addr,
+		Handler:    api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
+		Socket:     a.socket,
+		Services:   []suzaku.Service{a.cluster},
+		Logger:     a.log,
+		DrainDelay: cfg.drainDelay,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	probe.Check("server", a.Server) // unready while draining
+	probe.Check("cluster", a.cluster)
+	return nil
 }
 
 // socketConfig routes the chat's topics; connections authenticate with
@@ -115,6 +132,7 @@ func (a *app) socketConfig(broker pubsub.Broker) (channel.Config, error) {
 		Connect: auth.SocketConnect(a.tokens),
 		ID:      auth.SocketID("users_socket"),
 		Logger:  a.log,
+		Hook:    a.metrics,
 	}, nil
 }
 

@@ -13,37 +13,83 @@
 //	go run ./examples/chat -addr localhost:4001 -broker redis://127.0.0.1:6379
 //	go run ./examples/chat -addr localhost:4002 -broker redis://127.0.0.1:6379
 //
-// -broker defaults to $SUZAKU_BROKER, then "memory" (one node); -node to
-// $SUZAKU_NODE, then the host name and port.
+// Every flag is also read from the environment: -broker from SUZAKU_BROKER,
+// -dsn from SUZAKU_DSN (or CHAT_DATABASE_URL); a flag given on the command
+// line wins. The effective configuration is printed at start, on stderr,
+// with secrets redacted. -log-json switches the logs to JSON lines.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/suzaku-go/suzaku/internal/flagenv"
 )
 
 func main() {
-	var cfg config
-	flag.StringVar(&cfg.addr, "addr", "localhost:4000", "address to listen on")
-	flag.StringVar(&cfg.web, "web", "examples/chat/web/dist", "directory of the built SPA")
-	flag.StringVar(&cfg.data, "data", "examples/chat/data", "directory for the SQLite database and the token secret")
-	flag.StringVar(&cfg.dsn, "dsn", os.Getenv("CHAT_DATABASE_URL"), "PostgreSQL DSN (default $CHAT_DATABASE_URL); empty uses SQLite")
-	flag.StringVar(&cfg.broker, "broker", os.Getenv("SUZAKU_BROKER"), "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (default $SUZAKU_BROKER, else memory)")
-	flag.StringVar(&cfg.node, "node", os.Getenv("SUZAKU_NODE"), "this node's name, unique in the cluster (default $SUZAKU_NODE, else host name and port)")
-	flag.Parse()
+	cfg, log, err := parseConfig(os.Args[1:], nil, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chat:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(ctx, cfg, log); err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)
 		os.Exit(1)
 	}
+}
+
+// parseConfig reads the flags, then SUZAKU_* for those not given, prints
+// the effective configuration on out and makes the logger.
+func parseConfig(args []string, lookup func(string) (string, bool), out io.Writer) (config, *slog.Logger, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	var cfg config
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.StringVar(&cfg.addr, "addr", "localhost:4000", "address to listen on")
+	fs.StringVar(&cfg.web, "web", "examples/chat/web/dist", "directory of the built SPA")
+	fs.StringVar(&cfg.data, "data", "examples/chat/data", "directory for the SQLite database and the token secret")
+	dsn, _ := lookup("CHAT_DATABASE_URL")
+	fs.StringVar(&cfg.dsn, "dsn", dsn, "PostgreSQL DSN (default $CHAT_DATABASE_URL); empty uses SQLite")
+	fs.StringVar(&cfg.broker, "broker", "", "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (empty: memory)")
+	fs.StringVar(&cfg.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
+	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	jsonLogs := fs.Bool("log-json", false, "log JSON lines instead of text")
+	set, err := flagenv.Parse(fs, args, "SUZAKU_", lookup)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return cfg, nil, set.Invalid("addr", err)
+	}
+	if cfg.drainDelay < 0 {
+		return cfg, nil, set.Invalid("drain-delay", errors.New("negative"))
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return cfg, nil, set.Invalid("log-level", errors.New("want debug, info, warn or error"))
+	}
+	set.Print(out)
+	hopts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, hopts)
+	if *jsonLogs {
+		h = slog.NewJSONHandler(os.Stderr, hopts)
+	}
+	return cfg, slog.New(h), nil
 }
 
 func run(ctx context.Context, cfg config, log *slog.Logger) error {

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/suzaku-go/suzaku"
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/cluster"
+	"github.com/suzaku-go/suzaku/health"
+	"github.com/suzaku-go/suzaku/metrics"
 	"github.com/suzaku-go/suzaku/presence"
 	"github.com/suzaku-go/suzaku/transport"
 )
@@ -30,10 +33,17 @@ type options struct {
 	addr   string // listen address, for the default node name
 	broker string // broker URL: memory, redis://…, nats://…
 	node   string // node name; empty means cluster.DefaultNode(addr)
+
+	drainDelay time.Duration // suzaku.Config.DrainDelay
+	pprof      bool          // serve /debug/pprof/
 }
 
 func newApp(opts options, log *slog.Logger) (*app, error) {
 	c, err := cluster.New(cluster.Config{Broker: opts.broker, Node: opts.node, Addr: opts.addr, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	m, err := metrics.New(metrics.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +67,14 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 		// A test target: e2e tests and the load tool flood it on purpose.
 		Limits: channel.GenerousLimits(),
 		Logger: log,
+		Hook:   m,
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.mux.Handle("GET /metrics", m)
+	probe := health.New(health.Config{Logger: log})
+	probe.Mount(a.mux)
 	a.mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "node": c.Node()})
 	})
@@ -71,14 +85,17 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 		Socket:  a.socket,
 		// A test target: the load tool opens ~15,000 connections from
 		// 127.0.0.x, and e2e tests open many LongPoll sessions.
-		WebSocket: transport.WebSocketConfig{InsecureSkipOriginCheck: true, MaxConns: -1, MaxConnsPerIP: -1},
-		LongPoll:  transport.LongPollConfig{MaxSessions: -1, MaxSessionsPerIP: -1},
-		Services:  []suzaku.Service{c},
-		Logger:    log,
+		WebSocket:  transport.WebSocketConfig{InsecureSkipOriginCheck: true, MaxConns: -1, MaxConnsPerIP: -1},
+		LongPoll:   transport.LongPollConfig{MaxSessions: -1, MaxSessionsPerIP: -1},
+		Services:   []suzaku.Service{c},
+		Logger:     log,
+		DrainDelay: opts.drainDelay,
 	})
 	if err != nil {
 		return nil, err
 	}
+	probe.Check("server", a.Server) // unready while draining
+	probe.Check("cluster", c)       // unready while the broker is unreachable
 	return a, nil
 }
 

@@ -9,49 +9,86 @@
 //	go run ./examples/conformance -addr 127.0.0.1:4001 -broker redis://127.0.0.1:6379 -node a
 //	go run ./examples/conformance -addr 127.0.0.1:4002 -broker redis://127.0.0.1:6379 -node b
 //
-// -broker defaults to $SUZAKU_BROKER, then "memory" (one node); -node to
-// $SUZAKU_NODE, then the host name and port.
+// Every flag is also read from the environment: -drain-delay from
+// SUZAKU_DRAIN_DELAY (a flag given on the command line wins). The effective
+// configuration is printed at start, on stderr.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/suzaku-go/suzaku/internal/flagenv"
 )
 
 func main() {
-	var opts options
-	flag.StringVar(&opts.addr, "addr", "127.0.0.1:4000", "address to listen on")
-	flag.StringVar(&opts.broker, "broker", os.Getenv("SUZAKU_BROKER"), "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (default $SUZAKU_BROKER, else memory)")
-	flag.StringVar(&opts.node, "node", os.Getenv("SUZAKU_NODE"), "this node's name, unique in the cluster (default $SUZAKU_NODE, else host name and port)")
-	verbose := flag.Bool("v", false, "log debug messages")
-	pprof := flag.Bool("pprof", false, "serve net/http/pprof at /debug/pprof/ (for profiling load tests)")
-	flag.Parse()
+	opts, log, err := parseOptions(os.Args[1:], nil, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conformance:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(ctx, opts, *pprof, log); err != nil {
+	if err := run(ctx, opts, log); err != nil {
 		fmt.Fprintln(os.Stderr, "conformance:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, opts options, profile bool, log *slog.Logger) error {
+// parseOptions reads the flags, then SUZAKU_* for those not given, prints
+// the effective configuration on out and makes the logger.
+func parseOptions(args []string, lookup func(string) (string, bool), out io.Writer) (options, *slog.Logger, error) {
+	var opts options
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:4000", "address to listen on")
+	fs.StringVar(&opts.broker, "broker", "", "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (empty: memory)")
+	fs.StringVar(&opts.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
+	fs.DurationVar(&opts.drainDelay, "drain-delay", time.Second, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
+	fs.BoolVar(&opts.pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ (for profiling load tests)")
+	verbose := fs.Bool("v", false, "log debug messages")
+	jsonLogs := fs.Bool("log-json", false, "log JSON lines instead of text")
+	set, err := flagenv.Parse(fs, args, "SUZAKU_", lookup)
+	if err != nil {
+		return opts, nil, err
+	}
+	if _, _, err := net.SplitHostPort(opts.addr); err != nil {
+		return opts, nil, set.Invalid("addr", err)
+	}
+	if opts.drainDelay < 0 {
+		return opts, nil, set.Invalid("drain-delay", errors.New("negative"))
+	}
+	set.Print(out)
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, hopts)
+	if *jsonLogs {
+		h = slog.NewJSONHandler(os.Stderr, hopts)
+	}
+	return opts, slog.New(h), nil
+}
+
+func run(ctx context.Context, opts options, log *slog.Logger) error {
 	app, err := newApp(opts, log)
 	if err != nil {
 		return err
 	}
-	if profile {
+	if opts.pprof {
 		app.mux.HandleFunc("/debug/pprof/", pprof.Index)
 		app.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
