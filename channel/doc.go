@@ -64,5 +64,5 @@
 // Replies, pushes, phx_close and phx_error carry the join_ref they belong
 // to; frames with a stale join_ref are dropped; an unmatched topic, a
 // duplicate join and the per-connection channel limit are answered as
-// Phoenix 1.8 does (see PROTOCOL.md §3).
+// Phoenix 1.8 does (see docs/protocol.md §3).
 package channel

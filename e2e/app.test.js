@@ -1,5 +1,5 @@
 // The conformance app as a process: it starts, prints its address, and stops
-// cleanly on SIGTERM and SIGINT (CONFORMANCE.md "Start").
+// cleanly on SIGTERM and SIGINT (examples/conformance/README.md, "Running it").
 
 import { test } from "node:test"
 import assert from "node:assert/strict"

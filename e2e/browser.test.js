@@ -1,6 +1,6 @@
 // The phoenix client in a real Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core) whose WebSocket is blocked: with longPollFallbackMs the
-// client falls back to LongPoll (PROTOCOL.md §5.6), remembers it in
+// client falls back to LongPoll (docs/protocol.md §5.6), remembers it in
 // sessionStorage, and messages still flow both ways, to and from a Node client
 // on WebSocket. The page is served same-origin by pageserver.js, which also
 // proxies /socket and /api to the app.

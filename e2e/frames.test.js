@@ -1,5 +1,5 @@
 // Frame-level tests with a raw `ws` client: one test per row of the tables in
-// PROTOCOL.md §3, plus the serializers (§2), the upgrade (§1) and the
+// docs/protocol.md §3, plus the serializers (§2), the upgrade (§1) and the
 // connection-level behaviour of Appendix A. Frames are parsed and compared
 // deeply (key order does not matter); presence_* frames are skipped.
 
@@ -151,7 +151,7 @@ describe("frames: V2", () => {
   })
 
   test("extra elements after the payload of a V2 frame are ignored", async (t) => {
-    // PROTOCOL.md §2.1: [join_ref, ref, topic, event, payload | _] = JSON.
+    // docs/protocol.md §2.1: [join_ref, ref, topic, event, payload | _] = JSON.
     const { raw, user } = await client(t)
     const topic = room()
     raw.send(["1", "1", topic, "phx_join", {}, "extra"])
@@ -314,7 +314,7 @@ describe("frames: V2", () => {
   })
 
   test("pipelined joins are answered in the order they were sent", async (t) => {
-    // PROTOCOL.md §3: joins are synchronous in the connection process; §11: serialise joins (or at least answer them in order).
+    // docs/protocol.md §3: joins are synchronous in the connection process; joins are answered in order.
     const { raw } = await client(t)
     const topics = Array.from({ length: 20 }, () => bench())
     topics.forEach((topic, i) => raw.send([`p${i}`, `p${i}`, topic, "phx_join", {}]))
@@ -324,7 +324,7 @@ describe("frames: V2", () => {
   })
 
   test("a push sent right after its join (without waiting) reaches the new channel", async (t) => {
-    // PROTOCOL.md §3: the join blocks every later frame on the socket until join/3 returned.
+    // docs/protocol.md §3: the join blocks every later frame on the socket until join/3 returned.
     const { raw, user } = await client(t)
     const topic = room()
     raw.send(["1", "1", topic, "phx_join", {}])
@@ -343,7 +343,7 @@ describe("frames: V2", () => {
     assert.equal(f.binary, true, `got a text frame ${JSON.stringify(f)}, want a binary reply`)
     assert.deepEqual(decodeBinary(f.data), decodeBinary(encodeBinaryReply(j, "11", topic, "ok", bytes)))
     assert.equal(f.data.toString("hex"), encodeBinaryReply(j, "11", topic, "ok", bytes).toString("hex"))
-    // The captured example bytes of PROTOCOL.md §2.3 decode the same way.
+    // The captured example bytes of docs/protocol.md §2.3 decode the same way.
     const captured = Buffer.from("0001010a033335726f6f6d3a6c6f62627962696e010203", "hex")
     assert.deepEqual(captured, encodeBinaryPush("3", "5", "room:lobby", "bin", [1, 2, 3]))
   })
@@ -383,7 +383,7 @@ describe("frames: V2", () => {
     const res = await postJSON(h.app, "/api/disconnect", { id: `users_socket:${user}` })
     assert.equal(res.status, 200)
     const closed = await a.raw.waitClosed()
-    assert.equal(closed.code, 1001, `close code ${closed.code} (${closed.reason}); PROTOCOL.md §1.4: disconnect closes with 1001, never 1000`)
+    assert.equal(closed.code, 1001, `close code ${closed.code} (${closed.reason}); docs/protocol.md §1.4: disconnect closes with 1001, never 1000`)
     by.raw.send([null, "hb", "phoenix", "heartbeat", {}])
     assert.deepEqual(await by.raw.next(), [null, "hb", "phoenix", "phx_reply", ok({})])
   })

@@ -399,7 +399,7 @@ export function waitEvent(channel, event, pred = () => true, timeout = WAIT_MS) 
 }
 
 // ---------------------------------------------------------------------------
-// Presence (phoenix's JS Presence class, PROTOCOL.md §6.3)
+// Presence (phoenix's JS Presence class, docs/protocol.md §6.3)
 
 const copy = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)))
 
@@ -597,7 +597,7 @@ export function upgradeStatus(url, opts = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// Raw LongPoll client (PROTOCOL.md §5)
+// Raw LongPoll client (docs/protocol.md §5)
 
 // lpRequest sends one request to url and resolves with {http, headers, text,
 // body}: the HTTP status, the headers, the raw text and the parsed JSON body
@@ -737,7 +737,7 @@ export class LPRaw {
 }
 
 // ---------------------------------------------------------------------------
-// Binary frames (PROTOCOL.md §2.3)
+// Binary frames (docs/protocol.md §2.3)
 
 // encodeBinaryPush builds a client→server push: kind 0, four u8 lengths.
 export function encodeBinaryPush(joinRef, ref, topic, event, payload) {

@@ -1,4 +1,4 @@
-// LongPoll at the HTTP level, with fetch and no client (PROTOCOL.md §5): the
+// LongPoll at the HTTP level, with fetch and no client (docs/protocol.md §5): the
 // handshake, polls (200, 204, superseded), ndjson POSTs with JSON and base64
 // binary lines, malformed lines, the CORS preflight, tokens in the query and in
 // headers, and the ends of a session. Frames are compared deeply; presence_*

@@ -1,5 +1,5 @@
 // The official phoenix client (1.8.16) against examples/conformance: joins and
-// every handle_in event of the room:* channel (CONFORMANCE.md), each over
+// every handle_in event of the room:* channel (examples/conformance/README.md), each over
 // WebSocket and over LongPoll.
 
 import { describe, test, before, after } from "node:test"

@@ -1,4 +1,4 @@
-// Presence through phoenix's own JS `Presence` class (PROTOCOL.md §6.3) over
+// Presence through phoenix's own JS `Presence` class (docs/protocol.md §6.3) over
 // WebSocket and over LongPoll: onSync/onJoin/onLeave, list() with
 // {status, phx_ref}, set_status (phx_ref_prev), leaves and disconnects, two tabs
 // of one user, a fresh presence_state after a rejoin, and the convergence of 50

@@ -31,7 +31,7 @@ func newSingle(t *testing.T, topics ...string) (*presence.Tracker, *recorder) {
 }
 
 // TestPresencePayloads checks the presence_diff payloads and the List
-// encoding against PROTOCOL.md §6.2, byte for byte.
+// encoding against docs/protocol.md §6.2, byte for byte.
 func TestPresencePayloads(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -23,7 +23,7 @@ type memoSlot struct {
 
 // Memo returns the value cached in slot, computing it with compute on first
 // use. It is how a broadcast is encoded once per serializer rather than once
-// per subscriber (PROTOCOL.md §7.6): each subscriber calls Memo with the slot
+// per subscriber (docs/protocol.md §7.6): each subscriber calls Memo with the slot
 // of its serializer and writes the shared result.
 //
 // Memo is safe for concurrent use. For each slot, exactly one call runs

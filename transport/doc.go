@@ -37,7 +37,7 @@
 //
 // # LongPoll
 //
-// [LongPoll] follows Phoenix 1.8 (PROTOCOL.md §5): every answer is HTTP 200
+// [LongPoll] follows Phoenix 1.8 (docs/protocol.md §5): every answer is HTTP 200
 // with the logical status in a JSON body; a GET without a valid session
 // token opens a session (410 and a signed token); polls are held up to
 // [LongPollConfig].Window; POSTs carry ndjson batches of up to 100 frames

@@ -29,7 +29,7 @@ func bin(parts ...any) []byte {
 	return b
 }
 
-// unhex decodes hex text, ignoring spaces, as in PROTOCOL.md's captures.
+// unhex decodes hex text, ignoring spaces, as in docs/protocol.md's frames.
 func unhex(s string) []byte {
 	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
 	if err != nil {

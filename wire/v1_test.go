@@ -7,7 +7,7 @@ import (
 	"github.com/suzaku-go/suzaku/wire"
 )
 
-// v1ServerFrames are V1 frames a server sends (PROTOCOL.md §2.2 and
+// v1ServerFrames are V1 frames a server sends (docs/protocol.md §2.2 and
 // Appendix A), with the message each encodes.
 var v1ServerFrames = []struct {
 	name  string

@@ -10,7 +10,7 @@ import (
 
 func p(s string) []byte { return []byte(s) }
 
-// v2ServerFrames are frames a server sends, from PROTOCOL.md (Phoenix's
+// v2ServerFrames are frames a server sends, from docs/protocol.md (Phoenix's
 // v2_json_serializer_test.exs, §3 and Appendix A), with the message each
 // encodes. Every one must encode to exactly these bytes and decode back.
 var v2ServerFrames = []struct {
@@ -178,7 +178,7 @@ func TestV2DecodeServerCaptured(t *testing.T) {
 	}
 }
 
-// v2ClientFrames are frames the phoenix client sends (PROTOCOL.md §2.3, §3,
+// v2ClientFrames are frames the phoenix client sends (docs/protocol.md §2.3, §3,
 // Appendix A) with the message each decodes to.
 var v2ClientFrames = []struct {
 	name  string

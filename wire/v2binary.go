@@ -25,7 +25,7 @@ const (
 )
 
 // Binary layouts: the meta fields after the kind byte, as many u8 lengths
-// as fields, then the fields, then the payload (PROTOCOL.md §2.3).
+// as fields, then the fields, then the payload (docs/protocol.md §2.3).
 var (
 	layoutClientPush = []string{fieldJoinRef, fieldRef, fieldTopic, fieldEvent}
 	layoutServerPush = []string{fieldJoinRef, fieldTopic, fieldEvent}

@@ -275,7 +275,7 @@ Each broadcast series starts with one unmeasured warm-up broadcast. The sizes ab
 defaults; the command shows the flags of this run.`
 
 const contextText = `For scale, the peers measured on this kind of box with another tool
-(shared/RESEARCH.md §2b, 10,000 connections, 20 broadcasts of 100 bytes): raw epoll 1.9 KiB/conn,
+(our survey before the project began, 10,000 connections, 20 broadcasts of 100 bytes): raw epoll 1.9 KiB/conn,
 62 ms last delivery, ≈ 6 µs CPU per delivery; Phoenix 1.7.24 31.6 KiB/conn, 103–113 ms, 13–19 µs;
 Centrifugo v6.9.1 46–50 KiB/conn, 120 ms, 21–23 µs.`
 

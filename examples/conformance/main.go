@@ -1,6 +1,6 @@
 // Command conformance is the app every client test drives: it implements
-// the contract in CONFORMANCE.md (shared/CONFORMANCE.md in the project's
-// steering repo) with suzaku's public API only.
+// the contract in examples/conformance/README.md with suzaku's public API
+// only.
 //
 //	go run ./examples/conformance -addr 127.0.0.1:4000
 //

@@ -13,7 +13,7 @@ import (
 // user is the socket's assigns.
 type user struct{ name string }
 
-// room is the room:* channel of CONFORMANCE.md. One value per join: its
+// room is the room:* channel of examples/conformance/README.md. One value per join: its
 // fields are that join's state.
 type room struct {
 	presence *presence.Tracker

@@ -17,7 +17,7 @@
 // sends a marker message afterwards, from the same goroutine and on the same
 // topic, and relies on two properties every adapter must have:
 //   - messages from one publisher to one topic reach each subscriber in the
-//     order they were sent (per-publisher ordering, PROTOCOL.md §8);
+//     order they were sent (per-publisher ordering, docs/protocol.md §8);
 //   - a node dispatches one message to all its local subscribers before it
 //     dispatches the next one of that topic, as [pubsub.Registry.Dispatch]
 //     does.
