@@ -123,9 +123,9 @@ func TestRedisCacheResyncAfterRestart(t *testing.T) {
 			return nil
 		})
 	}
-	if err := a.Delete(ctx, "user:1"); err == nil {
-		t.Fatal("Delete() published while Redis was down, want an error")
-	}
+	// The broker delivers locally and counts what the other nodes miss
+	// (or, with older brokers, returns an error): either way b misses it.
+	_ = a.Delete(ctx, "user:1")
 	if v, ok, _ := b.Get(ctx, "user:1"); !ok || v != "v2" {
 		t.Fatalf("node b's user:1 = %v, %v during the outage; want v2, true", v, ok)
 	}
