@@ -38,6 +38,7 @@ type streamState struct {
 
 	mu       sync.Mutex
 	live     bool              // the replay is done: send as they come
+	epoch    string            // of the client's position
 	last     uint64            // offset of the last message sent
 	buf      []*pubsub.Message // live messages that came during the join
 	overflow bool              // buf hit maxStreamBuffer
@@ -65,6 +66,7 @@ func (c *Channel) streamJoin(resp any, since *stream.Position) (any, []*pubsub.M
 		}
 	}
 	c.strm.mu.Lock()
+	c.strm.epoch = rec.Position.Epoch
 	c.strm.last = rec.Position.Offset
 	if rec.Recovered {
 		c.strm.last = since.Offset
@@ -122,9 +124,6 @@ func (c *Channel) streamReplay(replay []*pubsub.Message) {
 		return
 	}
 	for _, m := range buf {
-		if m.Offset != 0 && m.Offset <= st.last {
-			continue // replayed already: both in the history and buffered
-		}
 		c.deliverLive(m)
 	}
 }
@@ -148,17 +147,22 @@ func (c *Channel) deliverStream(m *pubsub.Message) {
 	st.buf = append(st.buf, m)
 }
 
-// deliverLive sends m unless the client has it; a skipped offset breaks
-// the stream. Call with st.mu held.
+// deliverLive sends m unless the client has it; a skipped offset or
+// another epoch breaks the stream. Call with st.mu held.
 func (c *Channel) deliverLive(m *pubsub.Message) {
 	st := c.strm
 	switch {
 	case st.broken:
 	case m.Offset == 0: // a plain broadcast on a stream topic: no place in the history
 		c.sendStream(m)
+	case m.Epoch != st.epoch: // the store lost the history: the client must start afresh
+		c.breakStream()
+	case m.Offset <= st.last:
+		// Sent already: replayed from the history, and delivered too (it
+		// was buffered, or still on its way from the broker).
 	case m.Offset == st.last+1:
 		c.sendStream(m)
-	default: // a hole, or offsets that started again (a new epoch)
+	default: // a hole: a message lost on its way
 		c.breakStream()
 	}
 }

@@ -298,23 +298,47 @@ func TestStreamPublishPlainRefused(t *testing.T) {
 	}
 }
 
-// TestStreamHoleRejoins: a live message whose offset skips one (lost on
-// the way) ends the channel with phx_error, so that phoenix.js rejoins from
-// its last offset and recovers the hole from the history.
-func TestStreamHoleRejoins(t *testing.T) {
+// TestStreamLiveOrder: live messages that arrive late (already replayed)
+// are dropped; a hole, or another epoch, ends the channel with phx_error,
+// so that phoenix.js rejoins from its last offset and recovers (or learns
+// that it cannot).
+func TestStreamLiveOrder(t *testing.T) {
 	t.Parallel()
-	h := newStreamHarness(t, stream.Limits{}, channel.Config{})
-	c := h.Connect(nil)
-	joinStream(t, c, "stream:h", nil)
-	publishN(t, h, "stream:h", 1, 1)
-	waitOffsets(t, c, "stream:h", 1, 1)
-	// Offset 3 straight to the subscribers, as if 2 were lost.
-	m := &pubsub.Message{Topic: "stream:h", Event: "new_msg", Payload: []byte(`{"n":3}`), Offset: 3}
-	if err := h.Broker().LocalBroadcast(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	c.AssertPush("stream:h", "phx_error", nil)
-	if got := streamOffsets(t, c, "stream:h"); fmt.Sprint(got) != "[1]" {
-		t.Fatalf("offsets = %v, want [1]: nothing after a hole", got)
+	for _, tt := range []struct {
+		name   string
+		offset uint64
+		epoch  string // "" for the channel's
+		breaks bool
+	}{
+		{"late duplicate", 1, "", false},
+		{"hole", 3, "", true},
+		{"new epoch", 2, "other", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newStreamHarness(t, stream.Limits{}, channel.Config{})
+			c := h.Connect(nil)
+			r := joinStream(t, c, "stream:h", nil)
+			publishN(t, h, "stream:h", 1, 1)
+			waitOffsets(t, c, "stream:h", 1, 1)
+			epoch := tt.epoch
+			if epoch == "" {
+				epoch = r.Epoch
+			}
+			m := &pubsub.Message{Topic: "stream:h", Event: "new_msg", Payload: fmt.Appendf(nil, `{"n":%d}`, tt.offset), Offset: tt.offset, Epoch: epoch}
+			if err := h.Broker().LocalBroadcast(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+			if tt.breaks {
+				c.AssertPush("stream:h", "phx_error", nil)
+				if got := streamOffsets(t, c, "stream:h"); fmt.Sprint(got) != "[1]" {
+					t.Fatalf("offsets = %v, want [1]: nothing after a break", got)
+				}
+				return
+			}
+			publishN(t, h, "stream:h", 2, 2)
+			waitOffsets(t, c, "stream:h", 1, 2)
+			c.RefutePush("stream:h", "phx_error", 10*time.Millisecond)
+		})
 	}
 }

@@ -25,6 +25,10 @@ type Message struct {
 	// plain broadcast. Subscribers send it to clients in the frame's ref
 	// slot. Adapters carry it to other nodes.
 	Offset uint64
+	// Epoch is the epoch of a stream message's offset ("" for a plain
+	// broadcast), so that a subscriber can tell a new epoch's offsets from
+	// repeats of the old one's.
+	Epoch string
 
 	memo [MemoSlots]memoSlot
 }

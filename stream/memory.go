@@ -142,7 +142,7 @@ func (s *Memory) Publish(ctx context.Context, m *pubsub.Message, lim Limits) (Po
 		now := time.Now()
 		freed := t.expire(now, lim.TTL)
 		t.last++
-		m.Offset = t.last
+		m.Offset, m.Epoch = t.last, t.epoch
 		for t.ring.n >= lim.Size {
 			freed += msgCost(t.ring.pop().msg)
 		}

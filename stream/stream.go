@@ -57,7 +57,8 @@ type Recovery struct {
 // Store keeps the history of stream topics. Its methods are safe for
 // concurrent use.
 type Store interface {
-	// Publish assigns m the next offset of m.Topic (setting m.Offset),
+	// Publish assigns m the next offset of m.Topic (setting m.Offset and
+	// m.Epoch),
 	// stores it within lim and delivers it to the subscribers of m.Topic on
 	// every node the store serves, in offset order: a subscriber receives
 	// the messages of a topic in the order of their offsets. m.From is

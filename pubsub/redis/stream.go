@@ -120,7 +120,7 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local s = string.format('%d', off)
-local env = ARGV[2] .. string.char(#s) .. s .. ARGV[3]
+local env = ARGV[2] .. string.char(#s) .. s .. string.char(#epoch) .. epoch .. ARGV[3]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 't', string.format('%d', now), 'm', env)
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[1], env)
@@ -172,7 +172,7 @@ func (s *Streams) Publish(ctx context.Context, m *pubsub.Message, lim stream.Lim
 	if err := errors.Join(err1, err2); err != nil || off <= 0 {
 		return stream.Position{}, fmt.Errorf("pubsub/redis: stream publish %q: %w", m.Topic, errOr(err, "bad offset"))
 	}
-	m.Offset = uint64(off)
+	m.Offset, m.Epoch = uint64(off), epoch
 	s.b.sent.Add(1)
 	return stream.Position{Epoch: epoch, Offset: uint64(off)}, nil
 }

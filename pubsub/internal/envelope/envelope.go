@@ -3,11 +3,11 @@
 //
 //	[version 1][flags: bit 0 only (else except), bit 1 binary, bit 2 offset]
 //	[uvarint len][node][uvarint len][topic][uvarint len][event]
-//	([uvarint len][offset, decimal ASCII] when bit 2)[payload…]
+//	([uvarint len][offset, decimal ASCII][uvarint len][epoch] when bit 2)[payload…]
 //
 // The offset of a stream message is decimal text rather than a varint so
-// that a Redis Lua script, which assigns it, can splice it in with
-// string.char(#s)..s (see [Split]).
+// that a Redis Lua script, which assigns it, can splice it and the epoch
+// in with string.char(#s)..s (see [Split]).
 //
 // The node is the sender of an "except" message (every node but it) and
 // the target of an "only" message.
@@ -43,20 +43,23 @@ var ErrMalformed = errors.New("malformed envelope")
 func Encode(only bool, node string, m *pubsub.Message) []byte {
 	n := 2 + binary.MaxVarintLen64*3 + len(node) + len(m.Topic) + len(m.Event) + len(m.Payload)
 	if m.Offset != 0 {
-		n += 21
+		n += 21 + binary.MaxVarintLen64 + len(m.Epoch)
 	}
 	b := make([]byte, 0, n)
 	b = appendHead(b, only, node, m, m.Offset != 0)
 	if m.Offset != 0 {
 		b = appendString(b, strconv.FormatUint(m.Offset, 10))
+		b = appendString(b, m.Epoch)
 	}
 	return append(b, m.Payload...)
 }
 
 // Split returns the envelope of the stream message m, sent to every node
 // (except node, which should be a name no node has), in two parts: the
-// offset, once assigned, goes between them as one length byte and its
-// decimal digits. Decode(head + len + digits + tail) is m with that offset.
+// offset and the epoch, once known, go between them, each as one length
+// byte (both are shorter than 128 bytes) and its bytes.
+// Decode(head + len + digits + len + epoch + tail) is m with that offset
+// and epoch.
 func Split(node string, m *pubsub.Message) (head, tail []byte) {
 	head = appendHead(make([]byte, 0, 2+binary.MaxVarintLen64*3+len(node)+len(m.Topic)+len(m.Event)), false, node, m, true)
 	return head, m.Payload
@@ -100,12 +103,16 @@ func Decode(data []byte) (Envelope, error) {
 		return Envelope{}, ErrMalformed
 	}
 	var offset uint64
+	var epoch []byte
 	if flags&flagOffset != 0 {
 		digits, r, ok := cutBytes(rest)
 		if !ok {
 			return Envelope{}, ErrMalformed
 		}
 		if offset, ok = ParseOffset(digits); !ok {
+			return Envelope{}, ErrMalformed
+		}
+		if epoch, r, ok = cutBytes(r); !ok {
 			return Envelope{}, ErrMalformed
 		}
 		rest = r
@@ -119,6 +126,7 @@ func Decode(data []byte) (Envelope, error) {
 		Payload: rest,
 		Binary:  flags&flagBinary != 0,
 		Offset:  offset,
+		Epoch:   string(epoch),
 	}
 	return Envelope{Only: flags&flagOnly != 0, Node: node, Msg: m}, nil
 }
