@@ -1,12 +1,13 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/suzaku-go/suzaku/api"
 )
 
 // MiddlewareConfig configures a [Middleware]. Authenticator is required.
@@ -79,7 +80,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	tok, present := m.token(r)
 	if !present {
 		if required {
-			m.challenge(w, "", "authentication required")
+			m.challenge(w, r, "", "authentication required")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -90,12 +91,12 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	case err == nil && id != nil && id.Subject != "":
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 	case errors.Is(err, ErrTokenExpired):
-		m.challenge(w, "invalid_token", "the access token expired")
+		m.challenge(w, r, "invalid_token", "the access token expired")
 	case err == nil || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrNoToken):
-		m.challenge(w, "invalid_token", "the access token is invalid")
+		m.challenge(w, r, "invalid_token", "the access token is invalid")
 	default:
 		m.log.ErrorContext(r.Context(), "auth: authenticate", "error", err)
-		writeProblem(w, http.StatusInternalServerError, "authentication failed")
+		writeProblem(w, r, http.StatusInternalServerError, "authentication failed")
 	}
 }
 
@@ -120,7 +121,7 @@ func (m *Middleware) token(r *http.Request) (string, bool) {
 // challenge answers 401 with a Bearer challenge (RFC 6750 §3) and a
 // problem body. code is the RFC 6750 error code, or "" for a request that
 // had no token.
-func (m *Middleware) challenge(w http.ResponseWriter, code, detail string) {
+func (m *Middleware) challenge(w http.ResponseWriter, r *http.Request, code, detail string) {
 	var params []string
 	if m.realm != "" {
 		params = append(params, "realm="+quote(m.realm))
@@ -133,7 +134,7 @@ func (m *Middleware) challenge(w http.ResponseWriter, code, detail string) {
 		v += " " + strings.Join(params, ", ")
 	}
 	w.Header().Set("WWW-Authenticate", v)
-	writeProblem(w, http.StatusUnauthorized, detail)
+	writeProblem(w, r, http.StatusUnauthorized, detail)
 }
 
 // quote makes an HTTP quoted-string (RFC 9110 §5.6.4).
@@ -150,28 +151,18 @@ func quote(s string) string {
 	return b.String()
 }
 
-// problem is an RFC 9457 problem details object.
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Code is the stable machine code, as in package api's problems.
-	Code string `json:"code"`
-}
-
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	code := "unauthorized"
+// writeProblem answers with package api's problem writer, so that an
+// authentication failure looks like every other problem of the API: same
+// fields, the request id, the same codes.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	code := api.CodeUnauthorized
 	if status >= 500 {
-		code = "internal"
+		code = api.CodeInternal
 	}
-	body, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
 	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	api.WriteProblem(w, r, &api.Problem{Status: status, Code: code, Detail: detail})
 }
 
 // CrossOrigin protects h against cross-site request forgery with

@@ -115,7 +115,6 @@ func TestAuthMiddleware(t *testing.T) {
 			var p problemBody
 			testutil.Success(t, json.Unmarshal(w.Body.Bytes(), &p))
 			testutil.Equal(t, "problem", p, problemBody{
-				Type:   "about:blank",
 				Title:  http.StatusText(tt.wantStatus),
 				Status: tt.wantStatus,
 				Detail: tt.wantDetail,

@@ -280,7 +280,7 @@ func (c *Channel) handle(m mail) {
 
 func (c *Channel) handleJoin(m wire.Message) {
 	sock := c.sess.sock
-	start := sock.now()
+	start := sock.joinClock()
 	var since *stream.Position
 	if c.strm != nil {
 		pos, ok, err := stream.ParseJoin(m.Payload)
@@ -306,11 +306,12 @@ func (c *Channel) handleJoin(m wire.Message) {
 		c.die(err)
 		var je *JoinError
 		if errors.As(err, &je) {
+			c.logJoin(start, je.Response)
 			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, je.Response)
 		} else {
 			// Not a refusal: a failure (a database down). Its text is for
 			// the operator, not for the client.
-			c.sess.sock.log.Error("channel join failed", "topic", c.topic, "err", err)
+			c.sess.sock.log.Error("channel join failed", LogSocketID, c.sess.SocketID(), "topic", c.topic, "err", err)
 			c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusError, Reason(JoinFailedReason))
 		}
 		return
@@ -333,6 +334,7 @@ func (c *Channel) handleJoin(m wire.Message) {
 	}
 	c.joined.Store(true)
 	sock.emitTopic(telemetry.KindJoin, c.topic, "", start)
+	c.logJoin(start, nil)
 	c.sess.reply(m.JoinRef, m.Ref, c.topic, wire.StatusOK, resp)
 	if c.strm != nil {
 		c.streamReplay(replay)
@@ -345,7 +347,7 @@ func (c *Channel) handleJoin(m wire.Message) {
 func (c *Channel) callJoin(m wire.Message) (resp any, err error, crashed bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.sess.sock.log.Error("channel join crashed", "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.sess.sock.log.Error("channel join crashed", LogSocketID, c.sess.SocketID(), "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			crashed = true
 		}
 	}()
@@ -382,7 +384,7 @@ func (c *Channel) recoverCrash() {
 	if r == nil {
 		return
 	}
-	c.sess.sock.log.Error("channel crashed", "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	c.sess.sock.log.Error("channel crashed", LogSocketID, c.sess.SocketID(), "topic", c.topic, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	c.sess.sock.emitTopic(telemetry.KindCrash, c.topic, "", time.Time{})
 	c.crash()
 }

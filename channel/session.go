@@ -25,6 +25,7 @@ type Session struct {
 	slot    int // memo slot of ser, for encoded broadcasts
 	assigns any
 	id      string
+	seq     uint64 // the counter of SocketID
 
 	nextSameID *Session // the next session with the same id (idIndex)
 

@@ -65,7 +65,10 @@ type Config struct {
 	// of its topics and payloads, and the bytes it may have waiting in
 	// mailboxes. The zero value is [Limits]' safe defaults.
 	Limits Limits
-	// Logger receives errors (crashed channels). Nil discards.
+	// Logger receives joins and refused joins at Info (with the time Join
+	// took), failed joins and crashes at Error (with the stack), each line
+	// with the connection's socket_id (see [Session.SocketID]). Nil
+	// discards.
 	Logger *slog.Logger
 	// Hook receives the socket's events: frames in and out, joins, channel
 	// ends, handler durations, replies, crashes (package telemetry). The
@@ -90,6 +93,7 @@ type Socket struct {
 	log         *slog.Logger
 	hook        telemetry.Hook
 	ids         idIndex
+	sids        socketIDs
 	live        atomic.Int64 // channels not yet ended (see Drained)
 }
 
@@ -104,6 +108,7 @@ func NewSocket(cfg Config) (*Socket, error) {
 		limits:      cfg.Limits.withDefaults(),
 		log:         cfg.Logger,
 		hook:        cfg.Hook,
+		sids:        newSocketIDs(),
 	}
 	if s.router == nil {
 		s.router = &Router{}
@@ -188,7 +193,9 @@ func (s *Socket) Connect(ctx context.Context, info *ConnectInfo, ser wire.Serial
 	if s.id != nil {
 		id = s.id(assigns)
 	}
-	return newSession(s, ser, assigns, id), nil
+	sess := newSession(s, ser, assigns, id)
+	sess.seq = atomic.AddUint64(&s.sids.next, 1)
+	return sess, nil
 }
 
 // Conn is what a session needs from its transport.

@@ -105,7 +105,9 @@ type LongPollConfig struct {
 	MaxSessionsPerIP int
 	// TrustedProxies is as [WebSocketConfig].TrustedProxies.
 	TrustedProxies []string
-	// Logger receives session errors at Debug level. Nil discards.
+	// Logger receives the life of each session at Info, as
+	// [WebSocketConfig].Logger does, and session errors at Debug. Nil
+	// discards.
 	Logger *slog.Logger
 	// Hook receives session events: connect, refusal, disconnect, slow
 	// clients (package telemetry). Nil means the Socket's hook
@@ -240,6 +242,7 @@ func (lp *LongPoll) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if !lp.cfg.InsecureSkipOriginCheck && !checkOrigin(r, lp.origins) {
 		emitRefused(lp.cfg.Hook, nameLongPoll, "origin", http.StatusForbidden)
+		logRefused(lp.log, w, r, nameLongPoll, "origin", http.StatusForbidden, nil)
 		lpWriteStatus(w, http.StatusForbidden)
 		return
 	}
@@ -295,7 +298,7 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 	ser, err := wire.Negotiate(params.Get("vsn"))
 	if err != nil {
 		emitRefused(lp.cfg.Hook, nameLongPoll, "version", http.StatusForbidden)
-		lp.log.Debug("longpoll connect refused", "remote", r.RemoteAddr, "err", err)
+		logRefused(lp.log, w, r, nameLongPoll, "version", http.StatusForbidden, err)
 		lpWriteStatus(w, http.StatusForbidden)
 		return
 	}
@@ -316,7 +319,7 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 	sess, err := lp.cfg.Socket.Connect(r.Context(), info, ser)
 	if err != nil {
 		emitRefused(lp.cfg.Hook, nameLongPoll, "refused", http.StatusForbidden)
-		lp.log.Debug("longpoll connect refused", "remote", r.RemoteAddr, "err", err)
+		logRefused(lp.log, w, r, nameLongPoll, "refused", http.StatusForbidden, err)
 		lpWriteStatus(w, http.StatusForbidden)
 		return
 	}
@@ -330,7 +333,9 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 		lpWriteStatus(w, http.StatusInternalServerError) // phoenix.js retries
 		return
 	}
-	emitConnect(lp.cfg.Hook, nameLongPoll, ser.Version(), time.Since(start))
+	took := time.Since(start)
+	emitConnect(lp.cfg.Hook, nameLongPoll, ser.Version(), took)
+	logConnected(lp.log, w, r, sess, nameLongPoll, took)
 	s.arm()
 	lp.mu.Lock()
 	closed := lp.closed

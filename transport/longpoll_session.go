@@ -136,6 +136,7 @@ func (s *lpSession) end(reason string, async bool) {
 	}
 	s.mu.Unlock()
 	emitDisconnect(s.lp.cfg.Hook, nameLongPoll, code, s.born)
+	logDisconnected(s.lp.log, s.sess, nameLongPoll, code, s.born)
 	s.lp.log.Debug("longpoll session ended", "session", s.id, "reason", reason)
 	s.lp.limits.release(s.clientKey)
 	s.lp.forget(s)

@@ -92,7 +92,12 @@ type WebSocketConfig struct {
 	// The event loop (Linux) reads idle connections with no goroutine and
 	// no buffer each.
 	DisableEventLoop bool
-	// Logger receives connection errors at Debug level. Nil discards.
+	// Logger receives the life of each connection at Info ("socket
+	// connected" with its transport, serializer and the time Connect took;
+	// "socket refused" with the reason; "socket disconnected" with the
+	// close code and lifetime), every line with the connection's
+	// socket_id (the connect and refusal lines with a request_id), and
+	// connection errors at Debug. Nil discards.
 	Logger *slog.Logger
 	// Hook receives connection events: connect, refusal, disconnect with
 	// its close code, slow clients (package telemetry). Nil means the
@@ -173,6 +178,7 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.cfg.InsecureSkipOriginCheck && !checkOrigin(r, h.origins) {
 		emitRefused(h.cfg.Hook, nameWebSocket, "origin", http.StatusForbidden)
+		logRefused(h.log, w, r, nameWebSocket, "origin", http.StatusForbidden, nil)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -192,6 +198,7 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ser, err := wire.Negotiate(params.Get("vsn"))
 	if err != nil {
 		emitRefused(h.cfg.Hook, nameWebSocket, "version", http.StatusForbidden)
+		logRefused(h.log, w, r, nameWebSocket, "version", http.StatusForbidden, err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
@@ -212,7 +219,7 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = hs.HTTPStatus()
 		}
 		emitRefused(h.cfg.Hook, nameWebSocket, "refused", status)
-		h.log.Debug("connect refused", "remote", r.RemoteAddr, "err", err)
+		logRefused(h.log, w, r, nameWebSocket, "refused", status, err)
 		w.WriteHeader(status)
 		return
 	}
@@ -245,7 +252,9 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loop := h.attach(c)
-	emitConnect(h.cfg.Hook, nameWebSocket, ser.Version(), time.Since(start))
+	took := time.Since(start)
+	emitConnect(h.cfg.Hook, nameWebSocket, ser.Version(), took)
+	logConnected(h.log, w, r, sess, nameWebSocket, took)
 	if len(pending) > 0 {
 		c.onData(pending)
 	}

@@ -273,6 +273,7 @@ func (c *wsConn) finish() {
 	c.wakeReaderLocked()
 	c.mu.Unlock()
 	emitDisconnect(c.h.cfg.Hook, nameWebSocket, int(code), c.born)
+	logDisconnected(c.h.log, c.sess, nameWebSocket, int(code), c.born)
 	if c.loop != nil {
 		c.loop.remove(c)
 	}
