@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/suzaku-go/suzaku/channel"
@@ -172,8 +173,10 @@ func TestChannelProtocolRows(t *testing.T) {
 		{"intercepted broadcast", func(c *client) {
 			c.send("1", "1", "room:a", "phx_join", nil)
 			c.read()
-			c.send("1", "2", "room:a", "broadcast_secret", nil) // unknown event: error reply
-			c.read()
+			// The channel broadcasts an intercepted event: it reaches its
+			// own client through HandleOut, not as sent.
+			c.send("1", "2", "room:a", "broadcast_secret", map[string]int{"x": 1})
+			c.expect(`["1",null,"room:a","secret",{"intercepted":true}]`)
 		}},
 	}
 	for _, tt := range tests {
@@ -342,21 +345,26 @@ func TestChannelIdleHoldsNoGoroutine(t *testing.T) {
 
 func TestChannelTimersEndWithChannel(t *testing.T) {
 	t.Parallel()
-	c := connect(t, roomSocket(t, nil, nil), nil)
-	c.send("1", "1", "room:t", "phx_join", map[string]any{"Every": 10})
-	c.read()
-	c.expect(`["1",null,"room:t","tick",{}]`)
-	c.expect(`["1",null,"room:t","tick",{}]`)
-	c.send("1", "2", "room:t", "phx_leave", nil)
-	for {
-		f := c.read().([]any)
-		if f[3] == "phx_close" {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		c := connect(t, roomSocket(t, nil, nil), nil)
+		c.send("1", "1", "room:t", "phx_join", map[string]any{"Every": 10})
+		c.read()
+		c.expect(`["1",null,"room:t","tick",{}]`)
+		c.expect(`["1",null,"room:t","tick",{}]`)
+		c.send("1", "2", "room:t", "phx_leave", nil)
+		for {
+			f := c.read().([]any)
+			if f[3] == "phx_close" {
+				break
+			}
 		}
-	}
-	sent := c.sent()
-	time.Sleep(50 * time.Millisecond) // five periods: no tick may follow
-	testutil.Equal(t, "frames after leave", c.sent(), sent)
+		sent := c.sent()
+		// Synchronisation point: Every(10ms) was due many times over, and
+		// every goroutine of the bubble (timers included) is idle again.
+		time.Sleep(time.Second)
+		synctest.Wait()
+		testutil.Equal(t, "frames after leave", c.sent(), sent)
+	})
 }
 
 func TestChannelPerJoinState(t *testing.T) {

@@ -210,6 +210,9 @@ func (r *testRoom) HandleIn(ctx context.Context, ch *channel.Channel, event stri
 	case "broadcast":
 		_ = ch.Broadcast(ctx, "shout", p)
 		return channel.Reply{}
+	case "broadcast_secret":
+		_ = ch.Broadcast(ctx, "secret", p)
+		return channel.Reply{}
 	case "broadcast_from":
 		_ = ch.BroadcastFrom(ctx, "shout", p)
 		return channel.Reply{}

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -9,13 +10,15 @@ import (
 	"time"
 )
 
-// Main runs a package's tests and then fails them if goroutines outlive
-// them, as coder/websocket does: call it from TestMain. Goroutines get
-// five seconds to end, since some (writers, pollers) stop asynchronously.
+// Main runs a package's tests and then fails them if goroutines they
+// started outlive them, as coder/websocket does: call it from TestMain.
+// Goroutines get five seconds to end, since some (writers, pollers) stop
+// asynchronously.
 func Main(m *testing.M) {
+	before := goroutines()
 	code := m.Run()
 	if code == 0 {
-		if err := CheckLeaks(5 * time.Second); err != nil {
+		if err := CheckLeaks(before, 5*time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1
 		}
@@ -23,12 +26,20 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// CheckLeaks waits up to timeout for every goroutine but the test
-// framework's own to end, and describes those left.
-func CheckLeaks(timeout time.Duration) error {
+// CheckLeaks waits up to timeout for every goroutine that is not in
+// before (goroutine id → stack, from a snapshot taken when the tests
+// started) to end, and describes those left. Nothing is ignored by class
+// but what the runtime keeps for good once started (the signal handler)
+// and the idle keep-alive connections of http.DefaultTransport, which are
+// closed first: a goroutine a test started and forgot is a leak, whatever
+// it runs.
+func CheckLeaks(before map[string]string, timeout time.Duration) error {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
 	deadline := time.Now().Add(timeout)
 	for {
-		leaked := leakedGoroutines()
+		leaked := leaked(before)
 		if len(leaked) == 0 {
 			return nil
 		}
@@ -39,7 +50,15 @@ func CheckLeaks(timeout time.Duration) error {
 	}
 }
 
-func leakedGoroutines() []string {
+// permanent are the goroutines the runtime starts on first use and keeps,
+// named by the function their creator line names: they are no leak.
+var permanent = []string{
+	"created by os/signal.Notify", // os/signal.loop, after the first signal.Notify
+	"created by runtime.ensureSigM",
+}
+
+// goroutines returns every goroutine but the caller's, by id.
+func goroutines() map[string]string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -49,22 +68,51 @@ func leakedGoroutines() []string {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	var leaked []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		_, stack, _ := strings.Cut(g, "\n")
-		stack = strings.TrimSpace(stack)
-		if stack == "" ||
-			strings.Contains(stack, "leakedGoroutines") ||
-			strings.Contains(stack, "testing.(*M).") ||
-			strings.Contains(stack, "testing.Main(") ||
-			strings.Contains(stack, "testing.RunTests") ||
-			strings.Contains(stack, "os/signal.signal_recv") ||
-			strings.Contains(stack, "runtime.ensureSigM") ||
-			strings.Contains(stack, "net/http.(*persistConn)") || // idle keep-alive clients of http.DefaultClient
-			strings.Contains(stack, "internal/poll.runtime_pollWait") && strings.Contains(stack, "net/http.(*persistConn)") {
+	all := make(map[string]string)
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 {
+			continue // the calling goroutine comes first
+		}
+		header, _, _ := strings.Cut(g, "\n")
+		id, _, _ := strings.Cut(strings.TrimPrefix(header, "goroutine "), " ")
+		if id != "" {
+			all[id] = g
+		}
+	}
+	return all
+}
+
+// leaked returns the stacks of the goroutines not in before and not
+// permanent.
+func leaked(before map[string]string) []string {
+	var out []string
+	for id, g := range goroutines() {
+		if _, ok := before[id]; ok {
 			continue
 		}
-		leaked = append(leaked, g)
+		if isPermanent(g) {
+			continue
+		}
+		out = append(out, g)
 	}
-	return leaked
+	return out
+}
+
+// isPermanent reports whether the goroutine g was created by one of the
+// runtime's own permanent creators. Only the creator line counts, so that
+// a leaked goroutine whose stack merely passes through one of those
+// functions is still reported.
+func isPermanent(g string) bool {
+	lines := strings.Split(strings.TrimSpace(g), "\n")
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "created by ") {
+			continue
+		}
+		for _, p := range permanent {
+			if strings.HasPrefix(l, p) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/suzaku-go/suzaku/internal/testutil"
+)
+
+// TestMain fails the app's tests if goroutines they started outlive them.
+func TestMain(m *testing.M) { testutil.Main(m) }
