@@ -44,7 +44,8 @@
 // (base64 lines are binary frames); a session without polls for
 // [LongPollConfig].SessionTimeout ends with its channels. Binary frames are
 // never sent to a LongPoll client. Several nodes need a shared
-// [LongPollConfig].Secret and sticky routing.
+// [LongPollConfig].Secret and no sticky routing: a node forwards a request
+// to the node that holds its session over the broker (see [LongPoll]).
 //
 // # Close codes
 //

@@ -21,12 +21,13 @@ import (
 
 // Defaults of [LongPollConfig].
 const (
-	DefaultLongPollWindow      = 10 * time.Second    // Phoenix's window_ms: 10_000
-	DefaultLongPollMaxBodySize = 1 << 20             // 1 MiB
-	DefaultLongPollMaxBatch    = 100                 // phoenix.js MAX_LONGPOLL_BATCH_SIZE
-	DefaultLongPollBufferLimit = 4 << 20             // 4 MiB
-	DefaultLongPollTokenMaxAge = 14 * 24 * time.Hour // Phoenix's crypto: [max_age: 1_209_600]
-	lpMinSecret                = 32
+	DefaultLongPollWindow       = 10 * time.Second    // Phoenix's window_ms: 10_000
+	DefaultLongPollMaxBodySize  = 1 << 20             // 1 MiB
+	DefaultLongPollMaxBatch     = 100                 // phoenix.js MAX_LONGPOLL_BATCH_SIZE
+	DefaultLongPollBufferLimit  = 4 << 20             // 4 MiB
+	DefaultLongPollTokenMaxAge  = 14 * 24 * time.Hour // Phoenix's crypto: [max_age: 1_209_600]
+	DefaultLongPollMaxForwarded = 10_000
+	lpMinSecret                 = 32
 )
 
 // Request headers phoenix.js sends on LongPoll.
@@ -84,11 +85,20 @@ type LongPollConfig struct {
 	TokenMaxAge time.Duration
 	// Secret signs session tokens (HMAC-SHA256); at least 32 bytes. Nil
 	// picks a random secret per process, which is right for one node.
-	// Sessions live in the memory of the node that created them: several
-	// nodes need a shared Secret and sticky routing (by the token), since
-	// routing LongPoll requests to their session's node through the broker
-	// is not implemented yet.
+	// The nodes of a cluster must share one Secret, so that any node can
+	// verify a token and forward its requests to the session's node (see
+	// "Several nodes" on [LongPoll]); with per-process secrets, a request
+	// that reaches another node starts a new session there.
 	Secret []byte
+	// MaxForwarded bounds the requests of sessions held by other nodes
+	// that this node has forwarded and waits for, and, apart, those it
+	// serves for other nodes. Over it, a request to forward is answered
+	// {"status":500} (phoenix.js reconnects), and one to serve is
+	// dropped (its sender answers as for a session that is gone). Zero
+	// means DefaultLongPollMaxForwarded (10,000); negative turns
+	// forwarding off: tokens name no node, and a request for another
+	// node's session starts a new session here.
+	MaxForwarded int
 	// BodyTimeout bounds the reading of one POST body; a client slower
 	// than that has its connection cut. Zero means
 	// DefaultLongPollBodyTimeout (10 s).
@@ -163,14 +173,28 @@ type LongPollConfig struct {
 //
 // # Several nodes
 //
-// Sessions live in the memory of the node that created them. Several
-// nodes need a shared Secret and sticky routing; routing requests to the
-// session's node through the broker, as Phoenix does, is not implemented.
+// A session lives in the memory of the node that created it, and its
+// token names that node. Behind a load balancer without sticky sessions,
+// any node may get any request: a node that does not hold the session
+// forwards the poll or the POST to the session's node over the socket's
+// broker (a direct message, as Phoenix forwards through its PubSub),
+// waits for the answer and gives it to the client, so the session
+// behaves as if every request had reached its node. The owner
+// acknowledges at once; a node that does not answer within 2 s (dead, or
+// cut off from the broker), or a session that is gone, gets the answer
+// of a missing session (a new session for a poll, {"status":410} for a
+// POST), so the client reconnects and rejoins. The answer itself is
+// awaited for Window plus 5 s. Every node needs the same Secret, and
+// forwarded requests are bounded by MaxForwarded. A poll forwarded
+// while its client goes away may lose the frames it took in that
+// instant; a reply that cannot be sent puts them back.
 type LongPoll struct {
 	cfg     LongPollConfig
 	origins []originPattern
 	log     *slog.Logger
 	secret  []byte
+	node    string       // this node, named in tokens; "" without forwarding
+	fwd     *lpForwarder // longpoll_forward.go; nil without forwarding
 
 	active atomic.Int64 // requests in progress
 	limits *connLimits
@@ -231,7 +255,18 @@ func NewLongPoll(cfg LongPollConfig) (*LongPoll, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
-	return &LongPoll{cfg: cfg, origins: origins, log: log, secret: secret, limits: limits, sessions: make(map[string]*lpSession)}, nil
+	lp := &LongPoll{cfg: cfg, origins: origins, log: log, secret: secret, limits: limits, sessions: make(map[string]*lpSession)}
+	if cfg.MaxForwarded >= 0 {
+		if cfg.MaxForwarded == 0 {
+			lp.cfg.MaxForwarded = DefaultLongPollMaxForwarded
+		}
+		broker := cfg.Socket.Broker()
+		if lp.node = broker.Node(); lp.node == "" || len(lp.node) > lpMaxNodeLen {
+			return nil, fmt.Errorf("transport: LongPoll forwarding needs a broker node name of 1 to %d bytes, got %q (or set MaxForwarded < 0)", lpMaxNodeLen, lp.node)
+		}
+		lp.fwd = newLPForwarder(lp, broker)
+	}
+	return lp, nil
 }
 
 // ServeHTTP answers one LongPoll request, in Phoenix's order: the CORS
@@ -239,6 +274,9 @@ func NewLongPoll(cfg LongPollConfig) (*LongPoll, error) {
 func (lp *LongPoll) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lp.active.Add(1)
 	defer lp.active.Add(-1)
+	if lp.fwd != nil {
+		lp.fwd.start()
+	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if !lp.cfg.InsecureSkipOriginCheck && !checkOrigin(r, lp.origins) {
 		emitRefused(lp.cfg.Hook, nameLongPoll, "origin", http.StatusForbidden)
@@ -266,6 +304,9 @@ func (lp *LongPoll) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (lp *LongPoll) get(w http.ResponseWriter, r *http.Request) {
 	req := lp.resolve(r)
+	if req.owner != "" && lp.fwd != nil && lp.fwd.poll(w, r, req) {
+		return
+	}
 	if req.sess == nil {
 		lp.open(w, r, req)
 		return
@@ -358,6 +399,10 @@ func (lp *LongPoll) open(w http.ResponseWriter, r *http.Request, req lpRequest) 
 
 func (lp *LongPoll) post(w http.ResponseWriter, r *http.Request) {
 	req := lp.resolve(r)
+	if req.owner != "" && lp.fwd != nil {
+		lp.fwd.post(w, r, req)
+		return
+	}
 	if req.sess == nil {
 		lpWriteStatus(w, http.StatusGone)
 		return
@@ -367,20 +412,11 @@ func (lp *LongPoll) post(w http.ResponseWriter, r *http.Request) {
 		lpWriteStatus(w, http.StatusRequestTimeout)
 		return
 	}
-	lifted := bodyDeadline(w, lp.cfg.BodyTimeout)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lp.cfg.MaxBodySize))
-	lifted()
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			lpWriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", tooBig.Limit))
-			return
-		}
-		lpWriteError(w, http.StatusBadRequest, "read body: "+err.Error())
+	body, ndjson, ok := lp.readBody(w, r)
+	if !ok {
 		return
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	err = req.sess.receive(body, mt == "application/x-ndjson", lp.cfg.MaxBatch)
+	err := req.sess.receive(body, ndjson, lp.cfg.MaxBatch)
 	switch {
 	case errors.Is(err, errLPSessionGone):
 		lpWriteStatus(w, http.StatusGone)
@@ -390,6 +426,25 @@ func (lp *LongPoll) post(w http.ResponseWriter, r *http.Request) {
 	default:
 		lpWriteStatus(w, http.StatusOK)
 	}
+}
+
+// readBody reads a POST body within MaxBodySize and BodyTimeout, or
+// answers the error and reports false.
+func (lp *LongPoll) readBody(w http.ResponseWriter, r *http.Request) (body []byte, ndjson, ok bool) {
+	lifted := bodyDeadline(w, lp.cfg.BodyTimeout)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lp.cfg.MaxBodySize))
+	lifted()
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			lpWriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", tooBig.Limit))
+			return nil, false, false
+		}
+		lpWriteError(w, http.StatusBadRequest, "read body: "+err.Error())
+		return nil, false, false
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return body, mt == "application/x-ndjson", true
 }
 
 // forget removes s from the session table.
@@ -424,6 +479,11 @@ func (lp *LongPoll) Shutdown(ctx context.Context) error {
 	lp.mu.Unlock()
 	for _, s := range all {
 		s.end("server shutting down", false)
+	}
+	if lp.fwd != nil {
+		if err := lp.fwd.close(ctx); err != nil {
+			return err
+		}
 	}
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()

@@ -21,7 +21,7 @@ func ExampleNewLongPoll() {
 		AllowedOrigins: []string{"https://app.example.com"},
 		Window:         10 * time.Second,
 		// Secret: a shared 32-byte key when several nodes serve the
-		// same clients (with sticky routing).
+		// same clients (requests are forwarded to the session's node).
 	})
 	if err != nil {
 		panic(err)

@@ -246,6 +246,25 @@ func (s *lpSession) receive(body []byte, ndjson bool, maxBatch int) error {
 	})
 }
 
+// requeue puts frames a poll took back in front of the buffer, when its
+// answer could not be delivered (a forwarded poll whose reply was lost).
+func (s *lpSession) requeue(frames [][]byte) {
+	n := 0
+	for _, f := range frames {
+		n += len(f)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.frames = append(frames[:len(frames):len(frames)], s.frames...)
+	s.bytes += n
+	if s.waiter != nil {
+		lpSignal(s.waiter.wake)
+	}
+}
+
 func (s *lpSession) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -203,7 +203,7 @@ func TestLongPollShutdown(t *testing.T) {
 }
 
 // TestLongPollSharedSecret: endpoints with the same Secret accept each
-// other's tokens, which sticky routing across nodes relies on.
+// other's tokens, which forwarding between nodes relies on.
 func TestLongPollSharedSecret(t *testing.T) {
 	t.Parallel()
 	secret := []byte("0123456789abcdef0123456789abcdef")

@@ -16,7 +16,7 @@ import (
 	"github.com/suzaku-go/suzaku/transport"
 )
 
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22}\.[0-9]+\.[A-Za-z0-9_-]{43}$`)
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22}\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$`)
 
 // TestLongPollOpen checks the first GET, as phoenix.js 1.8.16 sends it.
 func TestLongPollOpen(t *testing.T) {
@@ -26,7 +26,7 @@ func TestLongPollOpen(t *testing.T) {
 		"Accept": {"application/json"}, "X-Phoenix-Authtoken": {"secret-tok"},
 	}, "")
 	if !tokenRE.MatchString(r.Token) {
-		t.Fatalf("token = %q, want id.expiry.mac in base64url", r.Token)
+		t.Fatalf("token = %q, want id.expiry.node.mac in base64url", r.Token)
 	}
 	testutil.Equal(t, "body", r.Raw, `{"messages":[],"status":410,"token":"`+r.Token+`"}`)
 	testutil.Equal(t, "content-type", r.Header.Get("Content-Type"), "application/json; charset=utf-8")

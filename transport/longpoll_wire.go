@@ -18,14 +18,16 @@ import (
 	"github.com/suzaku-go/suzaku/wire"
 )
 
-// Session tokens are "<id>.<expiry>.<mac>": a random 128-bit session id in
-// base64url, the expiry in Unix seconds, and the base64url HMAC-SHA256 of
-// both under the endpoint's secret. They are URL-safe and opaque to the
-// client.
+// Session tokens are "<id>.<expiry>.<node>.<mac>": a random 128-bit
+// session id in base64url, the expiry in Unix seconds, the base64url name
+// of the node that holds the session, and the base64url HMAC-SHA256 of
+// the rest under the endpoint's secret. They are URL-safe and opaque to
+// the client. A token without the node part names this node.
 const (
 	lpTokenContext  = "suzaku/longpoll/v1\x00" // domain separation for the MAC
 	lpSessionIDSize = 16
-	lpMaxTokenLen   = 128
+	lpMaxTokenLen   = 256
+	lpMaxNodeLen    = 96 // bytes of a node name, so that tokens fit lpMaxTokenLen
 )
 
 func newLPSessionID() string {
@@ -42,41 +44,58 @@ func (lp *LongPoll) tokenMAC(idExp string) []byte {
 }
 
 // signToken returns the token of session id, valid until exp.
+// held by node.
 func (lp *LongPoll) signToken(id string, exp time.Time) string {
-	idExp := id + "." + strconv.FormatInt(exp.Unix(), 10)
-	return idExp + "." + base64.RawURLEncoding.EncodeToString(lp.tokenMAC(idExp))
+	signed := id + "." + strconv.FormatInt(exp.Unix(), 10)
+	if lp.node != "" {
+		signed += "." + base64.RawURLEncoding.EncodeToString([]byte(lp.node))
+	}
+	return signed + "." + base64.RawURLEncoding.EncodeToString(lp.tokenMAC(signed))
 }
 
 // verifyToken returns the session id of a token signed by this endpoint's
-// secret and not expired at now.
-func (lp *LongPoll) verifyToken(token string, now time.Time) (id string, ok bool) {
+// secret and not expired at now, and the node that holds the session ("":
+// this one).
+func (lp *LongPoll) verifyToken(token string, now time.Time) (id, node string, ok bool) {
 	if len(token) > lpMaxTokenLen {
-		return "", false
+		return "", "", false
 	}
 	i := strings.LastIndexByte(token, '.')
 	if i < 0 {
-		return "", false
+		return "", "", false
 	}
-	idExp, macText := token[:i], token[i+1:]
+	signed, macText := token[:i], token[i+1:]
 	mac, err := base64.RawURLEncoding.DecodeString(macText)
-	if err != nil || !hmac.Equal(mac, lp.tokenMAC(idExp)) {
-		return "", false
+	if err != nil || !hmac.Equal(mac, lp.tokenMAC(signed)) {
+		return "", "", false
 	}
-	id, expText, ok := strings.Cut(idExp, ".")
+	id, rest, ok := strings.Cut(signed, ".")
 	if !ok {
-		return "", false
+		return "", "", false
 	}
+	expText, nodeText, withNode := strings.Cut(rest, ".")
 	exp, err := strconv.ParseInt(expText, 10, 64)
 	if err != nil || now.Unix() >= exp {
-		return "", false
+		return "", "", false
 	}
-	return id, true
+	if withNode {
+		b, err := base64.RawURLEncoding.DecodeString(nodeText)
+		if err != nil || len(b) == 0 {
+			return "", "", false
+		}
+		if node = string(b); node == lp.node {
+			node = ""
+		}
+	}
+	return id, node, true
 }
 
 // lpRequest is what a request's token says.
 type lpRequest struct {
 	token     string     // the session token, "" when absent
-	sess      *lpSession // its live session, or nil
+	sess      *lpSession // its live session on this node, or nil
+	id        string     // the session id, when signed
+	owner     string     // the node holding the session, when another one
 	fromQuery bool       // the token is the last "token" query value
 	signed    bool       // the token carries our signature
 }
@@ -93,11 +112,14 @@ func (lp *LongPoll) resolve(r *http.Request) lpRequest {
 	if req.token == "" {
 		return req
 	}
-	id, ok := lp.verifyToken(req.token, time.Now())
+	id, owner, ok := lp.verifyToken(req.token, time.Now())
 	if !ok {
 		return req
 	}
-	req.signed = true
+	req.signed, req.id, req.owner = true, id, owner
+	if owner != "" {
+		return req
+	}
 	lp.mu.Lock()
 	req.sess = lp.sessions[id]
 	lp.mu.Unlock()

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +26,7 @@ import (
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/static"
 	"github.com/suzaku-go/suzaku/token"
+	"github.com/suzaku-go/suzaku/transport"
 )
 
 type config struct {
@@ -104,6 +107,7 @@ func (a *app) build(cfg config) error {
 		Addr:       cfg.addr,
 		Handler:    api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
 		Socket:     a.socket,
+		LongPoll:   transport.LongPollConfig{Secret: derive(secret, "longpoll")},
 		Services:   []suzaku.Service{a.cluster},
 		Logger:     a.log,
 		DrainDelay: cfg.drainDelay,
@@ -154,6 +158,14 @@ func (a *app) Close() error {
 		err = a.cluster.Close()
 	}
 	return errors.Join(err, a.store.Close())
+}
+
+// derive returns a secret for one use (purpose) from the app's secret, so
+// that the nodes sharing the data directory share it too.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // loadSecret reads the token secret from dir/secret, creating it on first

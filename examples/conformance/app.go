@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +37,12 @@ type options struct {
 
 	drainDelay time.Duration // suzaku.Config.DrainDelay
 	pprof      bool          // serve /debug/pprof/
+	secret     string        // shared by the nodes: signs LongPoll tokens; empty means devSecret
 }
+
+// devSecret signs LongPoll session tokens when no secret is given, so that
+// the nodes of a test cluster share one. A deployment sets its own.
+const devSecret = "suzaku-conformance-dev-secret-do-not-deploy"
 
 func newApp(opts options, log *slog.Logger) (*app, error) {
 	c, err := cluster.New(cluster.Config{Broker: opts.broker, Node: opts.node, Addr: opts.addr, Logger: log})
@@ -86,7 +92,7 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 		// A test target: the load tool opens ~15,000 connections from
 		// 127.0.0.x, and e2e tests open many LongPoll sessions.
 		WebSocket:  transport.WebSocketConfig{InsecureSkipOriginCheck: true, MaxConns: -1, MaxConnsPerIP: -1},
-		LongPoll:   transport.LongPollConfig{MaxSessions: -1, MaxSessionsPerIP: -1},
+		LongPoll:   transport.LongPollConfig{MaxSessions: -1, MaxSessionsPerIP: -1, Secret: []byte(cmp.Or(opts.secret, devSecret))},
 		Services:   []suzaku.Service{c},
 		Logger:     log,
 		DrainDelay: opts.drainDelay,

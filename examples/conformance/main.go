@@ -56,6 +56,7 @@ func parseOptions(args []string, lookup func(string) (string, bool), out io.Writ
 	fs.StringVar(&opts.addr, "addr", "127.0.0.1:4000", "address to listen on")
 	fs.StringVar(&opts.broker, "broker", "", "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (empty: memory)")
 	fs.StringVar(&opts.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
+	fs.StringVar(&opts.secret, "secret", "", "secret the nodes share to sign LongPoll sessions, 32 bytes or more (empty: a development secret)")
 	fs.DurationVar(&opts.drainDelay, "drain-delay", time.Second, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
 	fs.BoolVar(&opts.pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ (for profiling load tests)")
 	verbose := fs.Bool("v", false, "log debug messages")
