@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -244,4 +245,18 @@ func TestSecurityRateLimit(t *testing.T) {
 		c.text(fmt.Sprintf(`[null,"f%d","phoenix","heartbeat",{}]`, i))
 	}
 	testutil.Equal(t, "close code", c.closeCode(), channel.ClosePolicyViolation)
+}
+
+// TestSecurityOriginOtherPort refuses, by default, a page served from
+// another port of the same host: another origin, which a check that
+// ignores ports lets in.
+func TestSecurityOriginOtherPort(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := gateServer(t, transport.WebSocketConfig{}, channel.Limits{})
+	addr := srv.Listener.Addr().(*net.TCPAddr)
+	other := fmt.Sprintf("http://127.0.0.1:%d", addr.Port+1)
+	_, resp := handshake(t, srv, "vsn=2.0.0", http.Header{"Origin": {other}})
+	testutil.Equal(t, "origin "+other, resp.StatusCode, http.StatusForbidden)
+	_, resp = handshake(t, srv, "vsn=2.0.0", http.Header{"Origin": {"http://" + addr.String()}})
+	testutil.Equal(t, "same origin", resp.StatusCode, http.StatusSwitchingProtocols)
 }

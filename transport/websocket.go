@@ -36,12 +36,14 @@ const authTokenPrefix = "base64url.bearer.phx."
 type WebSocketConfig struct {
 	// Socket authenticates connections and routes their messages.
 	Socket *channel.Socket
-	// AllowedOrigins lists the origins allowed to connect, as Phoenix's
-	// check_origin: "https://example.com", "//example.com:8080",
-	// "//*.example.com" (scheme and port are compared only when given). When
-	// empty, a request with an Origin header must come from the host it is
-	// addressed to. Requests without an Origin header (not from a browser)
-	// are always allowed.
+	// AllowedOrigins lists the origins allowed to connect:
+	// "https://example.com", "//example.com:8080", "//*.example.com",
+	// "//localhost:*". The scheme is compared when given; the port always:
+	// a pattern without one matches only the default port of the origin's
+	// scheme (443 for https), and ":*" any port. When empty, a request
+	// with an Origin header must come from the host and port it is
+	// addressed to (its Host header). Requests without an Origin header
+	// (not from a browser) are always allowed.
 	AllowedOrigins []string
 	// InsecureSkipOriginCheck turns the Origin check off. Only for tests and
 	// tools: it lets any web page use your users' cookies to connect.

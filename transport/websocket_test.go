@@ -169,7 +169,7 @@ func (c *rawConn) roundTrip(ref string) {
 func TestWebSocketHandshake(t *testing.T) {
 	t.Parallel()
 	seen := make(chan *channel.ConnectInfo, 10)
-	srv := server(t, transport.WebSocketConfig{AllowedOrigins: []string{"https://app.example.com", "//*.trusted.org"}}, seen)
+	srv := server(t, transport.WebSocketConfig{AllowedOrigins: []string{"https://app.example.com", "//*.trusted.org:*", "//ports.example.com"}}, seen)
 	tests := []struct {
 		name     string
 		query    string
@@ -185,6 +185,10 @@ func TestWebSocketHandshake(t *testing.T) {
 		{"allowed origin", "vsn=2.0.0", http.Header{"Origin": {"https://app.example.com"}}, 101, ""},
 		{"wildcard origin", "vsn=2.0.0", http.Header{"Origin": {"http://a.b.trusted.org:81"}}, 101, ""},
 		{"wrong scheme", "vsn=2.0.0", http.Header{"Origin": {"http://app.example.com"}}, 403, ""},
+		{"another port", "vsn=2.0.0", http.Header{"Origin": {"https://app.example.com:8443"}}, 403, ""},
+		{"explicit default port", "vsn=2.0.0", http.Header{"Origin": {"https://app.example.com:443"}}, 101, ""},
+		{"no port in pattern, default port", "vsn=2.0.0", http.Header{"Origin": {"http://ports.example.com"}}, 101, ""},
+		{"no port in pattern, other port", "vsn=2.0.0", http.Header{"Origin": {"http://ports.example.com:8080"}}, 403, ""},
 		{"foreign origin", "vsn=2.0.0", http.Header{"Origin": {"https://evil.com"}}, 403, ""},
 		{"auth token", "vsn=2.0.0", http.Header{"Sec-Websocket-Protocol": {"phoenix, base64url.bearer.phx.c2VjcmV0LXRvaw"}}, 101, "phoenix"},
 	}
