@@ -40,4 +40,13 @@
 // table for web files (.js, .mjs, .css, .svg, .wasm, .json, .webmanifest,
 // .woff2, …), then the OS's MIME database; contents are never sniffed,
 // and X-Content-Type-Options: nosniff is set.
+//
+// # Security
+//
+// Every response carries [Config].SecurityHeaders, by default
+// [DefaultSecurityHeaders]: a Content-Security-Policy that allows the
+// app's own scripts and its own WebSocket and forbids framing
+// (frame-ancestors 'none'), Referrer-Policy: no-referrer and
+// X-Content-Type-Options: nosniff. To serve a directory, use [Dir]
+// (os.OpenRoot), not os.DirFS, which follows symbolic links out of it.
 package static

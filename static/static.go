@@ -53,6 +53,14 @@ type Config struct {
 	// revalidation, so a custom rule should be conservative.
 	Immutable func(name string) bool
 
+	// SecurityHeaders are set on every response: the page's
+	// Content-Security-Policy (the word CONNECT in it becomes
+	// "ws://HOST wss://HOST" for the request's host, so that the app may
+	// open its own WebSocket), Referrer-Policy and the like. Nil means
+	// [DefaultSecurityHeaders]; an empty, non-nil header sets none. To
+	// change one, start from DefaultSecurityHeaders() and Set it.
+	SecurityHeaders http.Header
+
 	// Logger receives errors reading FS (other than missing files), at
 	// Error level. Nil discards them.
 	Logger *slog.Logger
@@ -65,6 +73,7 @@ type SPA struct {
 	index     string
 	prefixes  []string
 	immutable func(string) bool
+	security  http.Header
 	logger    *slog.Logger
 
 	mu    sync.Mutex
@@ -86,6 +95,7 @@ func New(cfg Config) (*SPA, error) {
 		index:     cfg.Index,
 		prefixes:  cfg.APIPrefixes,
 		immutable: cfg.Immutable,
+		security:  cfg.SecurityHeaders,
 		logger:    cfg.Logger,
 		files:     make(map[string]*fileInfo),
 	}
@@ -97,6 +107,9 @@ func New(cfg Config) (*SPA, error) {
 	}
 	if s.immutable == nil {
 		s.immutable = IsHashed
+	}
+	if s.security == nil {
+		s.security = DefaultSecurityHeaders()
 	}
 	for _, p := range s.prefixes {
 		if !strings.HasPrefix(p, "/") {
@@ -118,6 +131,7 @@ func New(cfg Config) (*SPA, error) {
 
 // ServeHTTP serves GET and HEAD requests; other methods get 405.
 func (s *SPA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.setSecurityHeaders(w, r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)

@@ -148,7 +148,11 @@ func (a *app) spa(dir string) (http.Handler, error) {
 			http.Error(w, "The chat SPA is not built: run `make chat` from the repository root.", http.StatusServiceUnavailable)
 		}), nil
 	}
-	return static.New(static.Config{FS: os.DirFS(dir), Logger: a.log})
+	fsys, err := static.Dir(dir) // os.OpenRoot: no symlink out of dir
+	if err != nil {
+		return nil, err
+	}
+	return static.New(static.Config{FS: fsys, Logger: a.log})
 }
 
 // Close releases the database and the cache.

@@ -59,8 +59,10 @@ func (r *roomChannel) Join(ctx context.Context, ch *channel.Channel, _ channel.P
 		return nil, channel.Refuse("unauthorized")
 	}
 	r.user = id.Subject
+	// Only the canonical topic: "room:01" and "room:+1" would join room 1
+	// under another topic, whose broadcasts its readers never see.
 	roomID, err := strconv.ParseInt(strings.TrimPrefix(ch.Topic(), "room:"), 10, 64)
-	if err != nil {
+	if err != nil || roomID <= 0 || ch.Topic() != "room:"+strconv.FormatInt(roomID, 10) {
 		return nil, channel.Refuse("not found")
 	}
 	if r.room, err = r.app.store.Room(ctx, roomID); err != nil {
