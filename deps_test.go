@@ -34,7 +34,7 @@ func TestDependencyRules(t *testing.T) {
 		"transport":            {"channel", "wire", "pubsub", "stream", "telemetry", "internal/closecode", "internal/clientip", "github.com/gobwas/"},
 		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
 		"cache":                {"pubsub", "telemetry", "github.com/maypok86/otter/"},
-		"auth":                 {"token", "api", "channel", "wire", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		"auth":                 {"token", "api", "channel", "internal/clientip", "wire", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 		// The one convenience package that opens any broker from a URL
 		// (docs/adr/0002-cluster-package.md).
 		"cluster": {"pubsub", "presence", "cache", "stream", "telemetry", "github.com/redis/rueidis", "github.com/nats-io/", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/", "github.com/maypok86/otter/"},

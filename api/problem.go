@@ -100,6 +100,10 @@ type Problem struct {
 	// [RequestID] of the request's context, so a user can quote it.
 	RequestID string `json:"request_id,omitempty"`
 
+	// Header holds headers added to the response, such as Retry-After on
+	// a 429 or a 503.
+	Header http.Header `json:"-"`
+
 	// Err is the underlying cause. It is never sent; it is logged when
 	// Status is 5xx and reachable with errors.Is and errors.As.
 	Err error `json:"-"`
@@ -204,6 +208,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	h := w.Header()
 	h.Del("Content-Length")
 	h.Del("Content-Encoding")
+	for k, vs := range p.Header {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
 	h["Content-Type"] = []string{ProblemContentType}
 	w.WriteHeader(q.Status)
 	w.Write(body)

@@ -26,6 +26,12 @@ const (
 // JWTConfig.TTL is zero.
 const DefaultTokenTTL = 15 * time.Minute
 
+// DefaultMaxTokenLifetime is the longest lifetime ("exp" minus "iat", or
+// minus now) a token may have to be accepted, when
+// JWTConfig.MaxLifetime is zero: a token signed to live 100 years is
+// refused.
+const DefaultMaxTokenLifetime = 24 * time.Hour
+
 // Key is one key of a [JWT] key set.
 type Key struct {
 	// ID is the key id, the "kid" header of the tokens it signs. Tokens
@@ -60,6 +66,12 @@ type JWTConfig struct {
 	// TTL is the lifetime of the tokens Issue makes. Zero means
 	// DefaultTokenTTL.
 	TTL time.Duration
+	// MaxLifetime is the longest lifetime a token may have: Authenticate
+	// refuses a token whose "exp" is more than MaxLifetime after its
+	// "iat" (or, without "iat", after now), and New refuses a TTL over
+	// it. Zero means DefaultMaxTokenLifetime (24 h); negative means no
+	// limit.
+	MaxLifetime time.Duration
 	// Leeway is the clock skew tolerated when checking "exp", "nbf" and
 	// "iat". Zero means none.
 	Leeway time.Duration
@@ -79,6 +91,8 @@ type JWT struct {
 	issuer  string
 	aud     []string
 	ttl     time.Duration
+	maxLife time.Duration // <= 0: none
+	leeway  time.Duration
 	now     func() time.Time
 }
 
@@ -100,18 +114,26 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 		return nil, errors.New("auth: jwt: no keys")
 	}
 	j := &JWT{
-		byID:   map[string]*jwtKey{},
-		byAlg:  map[string][]jwt.VerificationKey{},
-		issuer: cfg.Issuer,
-		aud:    slices.Clone(cfg.Audience),
-		ttl:    cfg.TTL,
-		now:    cfg.Now,
+		byID:    map[string]*jwtKey{},
+		byAlg:   map[string][]jwt.VerificationKey{},
+		issuer:  cfg.Issuer,
+		aud:     slices.Clone(cfg.Audience),
+		ttl:     cfg.TTL,
+		maxLife: cfg.MaxLifetime,
+		leeway:  cfg.Leeway,
+		now:     cfg.Now,
+	}
+	if j.maxLife == 0 {
+		j.maxLife = DefaultMaxTokenLifetime
 	}
 	if j.ttl == 0 {
 		j.ttl = DefaultTokenTTL
 	}
 	if j.ttl < 0 {
 		return nil, fmt.Errorf("auth: jwt: TTL %v is negative", j.ttl)
+	}
+	if j.maxLife > 0 && j.ttl > j.maxLife {
+		return nil, fmt.Errorf("auth: jwt: TTL %v is over MaxLifetime %v", j.ttl, j.maxLife)
 	}
 	if j.now == nil {
 		j.now = time.Now
@@ -261,6 +283,15 @@ func (j *JWT) Authenticate(_ context.Context, token string) (*Identity, error) {
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		id.ExpiresAt = exp.Time
 	}
+	if j.maxLife > 0 {
+		from := j.now()
+		if iat, err := claims.GetIssuedAt(); err == nil && iat != nil {
+			from = iat.Time
+		}
+		if id.ExpiresAt.Sub(from) > j.maxLife+j.leeway {
+			return nil, fmt.Errorf("%w: lifetime %v over the maximum %v", ErrInvalidToken, id.ExpiresAt.Sub(from).Round(time.Second), j.maxLife)
+		}
+	}
 	return id, nil
 }
 
@@ -280,6 +311,9 @@ func (j *JWT) Issue(id Identity) (string, error) {
 	exp := id.ExpiresAt
 	if exp.IsZero() {
 		exp = now.Add(j.ttl)
+	}
+	if j.maxLife > 0 && exp.Sub(now) > j.maxLife {
+		return "", fmt.Errorf("auth: jwt: issue: lifetime %v over MaxLifetime %v", exp.Sub(now).Round(time.Second), j.maxLife)
 	}
 	claims := jwt.MapClaims{}
 	for k, v := range id.Claims {

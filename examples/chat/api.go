@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/suzaku-go/suzaku/api"
@@ -27,8 +29,26 @@ func (c credentials) Validate() error {
 	if !validName.MatchString(c.Name) {
 		errs = append(errs, api.FieldError{Field: "name", Code: "invalid", Message: "1 to 32 letters, digits, - or _"})
 	}
-	if n := utf8.RuneCountInString(c.Password); n < 6 || n > 128 {
-		errs = append(errs, api.FieldError{Field: "password", Code: "invalid", Message: "6 to 128 characters"})
+	// The length rule of new passwords is signup's (auth.Passwords); a
+	// login only needs a bound.
+	if n := utf8.RuneCountInString(c.Password); n < 1 || n > auth.DefaultMaxPasswordLength {
+		errs = append(errs, api.FieldError{Field: "password", Code: "invalid", Message: fmt.Sprintf("1 to %d characters", auth.DefaultMaxPasswordLength)})
+	}
+	return errors.Join(errs...)
+}
+
+// newAccount is a signup: new passwords are 8 to 128 characters (the
+// defaults of auth.Passwords, NIST SP 800-63B's minimum).
+type newAccount credentials
+
+func (c newAccount) Validate() error {
+	var errs []error
+	if !validName.MatchString(c.Name) {
+		errs = append(errs, api.FieldError{Field: "name", Code: "invalid", Message: "1 to 32 letters, digits, - or _"})
+	}
+	if n := utf8.RuneCountInString(c.Password); n < auth.DefaultMinPasswordLength || n > auth.DefaultMaxPasswordLength {
+		msg := fmt.Sprintf("%d to %d characters", auth.DefaultMinPasswordLength, auth.DefaultMaxPasswordLength)
+		errs = append(errs, api.FieldError{Field: "password", Code: "invalid", Message: msg})
 	}
 	return errors.Join(errs...)
 }
@@ -57,7 +77,7 @@ type messagePage struct {
 
 // routes mounts the JSON API.
 func (a *app) routes(mux *http.ServeMux) error {
-	mw, err := auth.NewMiddleware(auth.MiddlewareConfig{Authenticator: a.tokens, Logger: a.log})
+	mw, err := auth.NewMiddleware(auth.MiddlewareConfig{Authenticator: a.auth, Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -79,8 +99,11 @@ func (a *app) routes(mux *http.ServeMux) error {
 	return nil
 }
 
-func (a *app) signup(ctx context.Context, r *http.Request, in credentials) (api.Result[session], error) {
-	hash, err := auth.HashPassword(in.Password)
+func (a *app) signup(ctx context.Context, r *http.Request, in newAccount) (api.Result[session], error) {
+	hash, err := a.passwords.Hash(ctx, in.Password)
+	if errors.Is(err, auth.ErrBusy) {
+		return api.Result[session]{}, retryAfter(http.StatusServiceUnavailable, time.Second, "too many sign-ups at once")
+	}
 	if err != nil {
 		return api.Result[session]{}, err
 	}
@@ -91,34 +114,36 @@ func (a *app) signup(ctx context.Context, r *http.Request, in credentials) (api.
 	if err != nil {
 		return api.Result[session]{}, err
 	}
-	s, err := a.session(u)
+	s, err := a.session(ctx, u)
 	return api.Result[session]{Status: http.StatusCreated, Body: s}, err
 }
 
+// login checks a password at a bounded rate (per account and per client
+// address) and with bounded concurrency, spending the same work on
+// unknown names as on known ones.
 func (a *app) login(ctx context.Context, r *http.Request, in credentials) (session, error) {
+	if wait, ok := a.throttle.Allow(r, in.Name); !ok {
+		return session{}, retryAfter(http.StatusTooManyRequests, wait, "too many login attempts: try again later")
+	}
 	invalid := api.Error(http.StatusUnauthorized, "invalid_credentials", "wrong name or password")
 	u, err := a.store.UserByName(ctx, in.Name)
-	if errors.Is(err, ErrNotFound) {
-		return session{}, invalid
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return session{}, err
 	}
-	if ok, err := auth.CheckPassword(u.PasswordHash, in.Password); err != nil || !ok {
+	ok, err := a.passwords.Check(ctx, u.PasswordHash, in.Password) // "" for an unknown name: a dummy check
+	switch {
+	case errors.Is(err, auth.ErrBusy):
+		return session{}, retryAfter(http.StatusServiceUnavailable, time.Second, "too many logins at once")
+	case err != nil || !ok:
+		a.throttle.Failed(in.Name)
 		return session{}, invalid
 	}
-	return a.session(u)
+	a.throttle.Succeeded(in.Name)
+	return a.session(ctx, u)
 }
 
-// logout closes every socket of the user (all tabs), which then reconnect
-// and authenticate again. Tokens are stateless: the SPA forgets its own.
-func (a *app) logout(ctx context.Context, r *http.Request) (api.NoContent, error) {
-	id, _ := auth.FromContext(ctx)
-	return api.NoContent{}, auth.Logout(ctx, a.socket.Disconnect, "users_socket", id.Subject)
-}
-
-func (a *app) session(u User) (session, error) {
-	tok, err := a.tokens.Issue(auth.Identity{Subject: u.Name})
+func (a *app) session(ctx context.Context, u User) (session, error) {
+	tok, err := a.auth.Issue(ctx, auth.Identity{Subject: u.Name})
 	return session{Token: tok, User: u}, err
 }
 

@@ -38,14 +38,18 @@ type config struct {
 // app is the chat server: a suzaku.Server and what its handlers share.
 type app struct {
 	*suzaku.Server
-	store    *Store
-	tokens   *auth.Signed
-	socket   *channel.Socket
-	presence *presence.Tracker
-	rooms    *cache.Memory // the room list, tagged "rooms"
-	cluster  *cluster.Cluster
-	metrics  *metrics.Metrics
-	log      *slog.Logger
+	store     *Store
+	tokens    *auth.Signed
+	auth      *auth.Revocable // tokens, revoked by logout (revoke.go)
+	gens      *cache.Memory   // token generations by user name
+	passwords *auth.Passwords
+	throttle  *auth.Throttle
+	socket    *channel.Socket
+	presence  *presence.Tracker
+	rooms     *cache.Memory // the room list, tagged "rooms"
+	cluster   *cluster.Cluster
+	metrics   *metrics.Metrics
+	log       *slog.Logger
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -73,6 +77,15 @@ func (a *app) build(cfg config) error {
 	if a.tokens, err = auth.NewSigned(auth.SignedConfig{Signer: signer}); err != nil {
 		return err
 	}
+	if a.auth, err = auth.NewRevocable(auth.RevocableConfig{Authenticator: a.tokens, Issuer: a.tokens, Generation: a.generation}); err != nil {
+		return err
+	}
+	if a.passwords, err = auth.NewPasswords(auth.PasswordsConfig{}); err != nil {
+		return err
+	}
+	if a.throttle, err = auth.NewThrottle(auth.ThrottleConfig{}); err != nil {
+		return err
+	}
 	if a.metrics, err = metrics.New(metrics.Config{}); err != nil {
 		return err
 	}
@@ -85,6 +98,9 @@ func (a *app) build(cfg config) error {
 		return err
 	}
 	if a.socket, err = channel.NewSocket(socketCfg); err != nil {
+		return err
+	}
+	if a.gens, err = a.cluster.NewCache(cache.Config{Name: "token_gens"}); err != nil {
 		return err
 	}
 	notify := cache.Notifier{Broadcast: a.socket.Broadcast, Topic: "rooms"}
@@ -133,7 +149,7 @@ func (a *app) socketConfig(broker pubsub.Broker) (channel.Config, error) {
 	return channel.Config{
 		Router:  router,
 		Broker:  broker,
-		Connect: auth.SocketConnect(a.tokens),
+		Connect: auth.SocketConnect(a.auth), // revoked tokens are refused on reconnect
 		ID:      auth.SocketID("users_socket"),
 		Logger:  a.log,
 		Hook:    a.metrics,

@@ -164,7 +164,7 @@ func TestChatRoomChannel(t *testing.T) {
 	must(t, err)
 	h := channeltest.New(t, cfg)
 	tok := func(name string) string {
-		s, err := a.session(User{Name: name})
+		s, err := a.session(context.Background(), User{Name: name})
 		must(t, err)
 		return s.Token
 	}

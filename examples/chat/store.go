@@ -107,7 +107,7 @@ CREATE TABLE messages (
   body TEXT NOT NULL,
   inserted_at BIGINT NOT NULL
 );
-CREATE INDEX messages_room_id ON messages(room_id, id);`},
+CREATE INDEX messages_room_id ON messages(room_id, id);`, tokenGenerations},
 	"postgres": {`
 CREATE TABLE users (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -127,7 +127,7 @@ CREATE TABLE messages (
   body TEXT NOT NULL,
   inserted_at BIGINT NOT NULL
 );
-CREATE INDEX messages_room_id ON messages(room_id, id);`},
+CREATE INDEX messages_room_id ON messages(room_id, id);`, tokenGenerations},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/channel/channeltest"
+)
+
+// TestSecurityChatRevokedReconnect logs a user out and replays their old
+// token, as a reconnecting tab does: the API and the socket refuse it,
+// while a fresh login works.
+func TestSecurityChatRevokedReconnect(t *testing.T) {
+	t.Parallel()
+	a, srv := testApp(t)
+	cfg, err := a.socketConfig(a.socket.Broker())
+	must(t, err)
+	h := channeltest.New(t, cfg)
+	ann := signup(t, srv.URL, "ann")
+	h.ConnectToken(ann.token)
+
+	resp, _ := ann.do("POST", "/api/logout", nil)
+	equal(t, "logout", resp.StatusCode, 204)
+	resp, _ = ann.do("GET", "/api/rooms", nil)
+	equal(t, "API with the revoked token", resp.StatusCode, 401)
+	_, err = h.TryConnectInfo(&channel.ConnectInfo{AuthToken: ann.token})
+	mustFail(t, err)
+
+	resp, body := call{t: t, base: srv.URL}.do("POST", "/api/login", map[string]string{"name": "ann", "password": "secret-pw"})
+	equal(t, "login again", resp.StatusCode, 200)
+	fresh := call{t: t, base: srv.URL, token: body["token"].(string)}
+	resp, _ = fresh.do("GET", "/api/rooms", nil)
+	equal(t, "API with the new token", resp.StatusCode, 200)
+	_, err = h.TryConnectInfo(&channel.ConnectInfo{AuthToken: fresh.token})
+	must(t, err)
+}
+
+// TestSecurityChatAliasTopic refuses room:01 and room:+1, which would
+// join room 1 under topics its live readers never hear.
+func TestSecurityChatAliasTopic(t *testing.T) {
+	t.Parallel()
+	a, _ := testApp(t)
+	room, err := a.store.CreateRoom(context.Background(), "lobby")
+	must(t, err)
+	cfg, err := a.socketConfig(a.socket.Broker())
+	must(t, err)
+	h := channeltest.New(t, cfg)
+	s, err := a.session(context.Background(), User{Name: "ann"})
+	must(t, err)
+	ann := h.ConnectToken(s.Token)
+	for _, alias := range []string{"room:0%d", "room:+%d", "room: %d", "room:%d.0"} {
+		topic := fmt.Sprintf(alias, room.ID)
+		equal(t, "join "+topic, ann.Join(topic, nil).Status, "error")
+	}
+	equal(t, "join the canonical topic", ann.Join(fmt.Sprintf("room:%d", room.ID), nil).Status, "ok")
+}
+
+// TestSecurityChatLoginThrottle guesses passwords: after 10 failures the
+// account answers 429 with Retry-After, the right password included.
+func TestSecurityChatLoginThrottle(t *testing.T) {
+	t.Parallel()
+	_, srv := testApp(t)
+	signup(t, srv.URL, "ann")
+	anon := call{t: t, base: srv.URL}
+	for i := range 10 {
+		resp, _ := anon.do("POST", "/api/login", map[string]string{"name": "ann", "password": fmt.Sprintf("guess-%d", i)})
+		equal(t, "wrong password", resp.StatusCode, 401)
+	}
+	resp, _ := anon.do("POST", "/api/login", map[string]string{"name": "ann", "password": "secret-pw"})
+	equal(t, "11th attempt", resp.StatusCode, 429)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+}
+
+// TestSecurityChatPasswordLength refuses a 7-character password at
+// signup.
+func TestSecurityChatPasswordLength(t *testing.T) {
+	t.Parallel()
+	_, srv := testApp(t)
+	resp, body := call{t: t, base: srv.URL}.do("POST", "/api/signup", map[string]string{"name": "ann", "password": "1234567"})
+	equal(t, "7 characters", resp.StatusCode, 422)
+	equal(t, "field", body["errors"].([]any)[0].(map[string]any)["field"], any("password"))
+}
