@@ -78,6 +78,9 @@ func (l *eventLoop) add(c *wsConn) error {
 	// frames that came with the handshake joins epoll when it resumes.
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.finished { // finish ran first: it will not remove what we add
+		return ErrConnClosed
+	}
 	c.loop, c.pollID = l, id
 	p.mu.Lock()
 	p.conns[id] = c

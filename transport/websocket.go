@@ -260,8 +260,10 @@ func (h *WebSocket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(pending) > 0 {
 		c.onData(pending)
 	}
-	if loop != nil && loop.add(c) == nil {
-		return
+	if loop != nil {
+		if err := loop.add(c); err == nil || errors.Is(err, ErrConnClosed) {
+			return
+		}
 	}
 	go c.readLoop()
 }

@@ -52,7 +52,7 @@ type wsConn struct {
 
 	mu       sync.Mutex
 	queue    net.Buffers // headers and payloads waiting to be written
-	queued   int         // bytes in queue
+	queued   int         // bytes in queue, plus those flush is writing
 	writing  bool        // a flush goroutine is running
 	closing  bool        // a close frame is queued or sent: no more frames
 	closeF   []byte      // close frame payload, queued behind the data
@@ -152,10 +152,19 @@ func (c *wsConn) startFlushLocked() {
 // flush writes the queue until it is empty, then exits. After the close
 // frame it half-closes the socket, so that the client closes its side.
 func (c *wsConn) flush() {
+	inflight := 0 // bytes of the batch being written, counted in c.queued
 	for {
 		c.mu.Lock()
 		bufs := c.queue
-		c.queue, c.queued = nil, 0
+		c.queue = nil
+		// What is being written still counts against WriteQueueLimit
+		// until the socket has taken it: a blocked write must not let
+		// another limit's worth pile up behind it.
+		c.queued = max(0, c.queued-inflight) // a slow client's queue may have been dropped
+		inflight = 0
+		for _, b := range bufs {
+			inflight += len(b)
+		}
 		closeF := c.closeF
 		c.closeF = nil
 		if len(bufs) == 0 && closeF == nil {
@@ -270,12 +279,13 @@ func (c *wsConn) finish() {
 	}
 	c.finished, c.closing = true, true
 	code := c.code
+	loop := c.loop // under c.mu: eventLoop.add registers no finished conn
 	c.wakeReaderLocked()
 	c.mu.Unlock()
 	emitDisconnect(c.h.cfg.Hook, nameWebSocket, int(code), c.born)
 	logDisconnected(c.h.log, c.sess, nameWebSocket, int(code), c.born)
-	if c.loop != nil {
-		c.loop.remove(c)
+	if loop != nil {
+		loop.remove(c)
 	}
 	c.nc.Close()
 	c.sess.Close()
