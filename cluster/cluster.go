@@ -11,6 +11,7 @@ import (
 	"github.com/suzaku-go/suzaku/cache"
 	"github.com/suzaku-go/suzaku/presence"
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/stream"
 )
 
 // DefaultDownPeriod is the presence DownPeriod a [Cluster] gives its
@@ -68,6 +69,8 @@ type Cluster struct {
 	kind     string
 	node     string
 	presence *presence.Tracker
+	streams  stream.Store
+	serveStr func(context.Context) error // the stream store's service, or nil
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -104,7 +107,11 @@ func New(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	return &Cluster{broker: broker, kind: kind, node: node, presence: tracker, log: log}, nil
+	streams, serveStr, err := newStreams(broker)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return &Cluster{broker: broker, kind: kind, node: node, presence: tracker, streams: streams, serveStr: serveStr, log: log}, nil
 }
 
 // Broker returns the broker, for channel.Config.Broker and the like.
@@ -174,6 +181,9 @@ func (c *Cluster) Serve(ctx context.Context) error {
 	}
 	var parts sync.WaitGroup
 	parts.Go(func() { c.supervise(ctx, "presence", c.presence.Serve) })
+	if c.serveStr != nil {
+		parts.Go(func() { c.supervise(ctx, "streams", c.serveStr) })
+	}
 	for _, m := range caches {
 		parts.Go(func() { c.supervise(ctx, "cache "+m.Name(), m.Serve) })
 	}

@@ -153,15 +153,16 @@ export class App {
 }
 
 // startApp builds (once) and starts the app on a free port, waits for the
-// "listening on http://ADDR" line and returns an App.
-export async function startApp({ name = "app", readyTimeoutMs = 60000 } = {}) {
+// "listening on http://ADDR" line and returns an App. args are extra
+// command-line arguments (-broker, -node).
+export async function startApp({ name = "app", readyTimeoutMs = 60000, args = [] } = {}) {
   const bin = buildApp()
   const port = await freePort()
   const logDir = process.env.SUZAKU_E2E_LOGS || path.join(e2eDir, "artifacts")
   mkdirSync(logDir, { recursive: true })
   const logPath = path.join(logDir, `${name}-${port}.log`)
   const logStream = createWriteStream(logPath)
-  const proc = spawn(bin, ["-addr", `127.0.0.1:${port}`], {
+  const proc = spawn(bin, ["-addr", `127.0.0.1:${port}`, ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   })

@@ -68,6 +68,7 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 	a.socket, err = channel.NewSocket(channel.Config{
 		Router:  router,
 		Broker:  broker,
+		Streams: c.Streams(), // history and offsets of the cluster
 		Connect: connect,
 		ID:      func(a any) string { return "users_socket:" + a.(*user).name },
 		// A test target: e2e tests and the load tool flood it on purpose.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +22,6 @@ import (
 
 // Defaults of [StreamConfig].
 const (
-	DefaultStreamName    = "SUZAKU_STREAMS"
-	DefaultStreamSubject = "suzaku.stream"
 	DefaultMaxPerTopic   = 100
 	DefaultStreamMaxAge  = 24 * time.Hour
 	DefaultStreamBytes   = 256 << 20
@@ -40,11 +39,13 @@ const hdrRun = "Suzaku-Run"
 // same one.
 type StreamConfig struct {
 	// Name is the JetStream stream holding the histories. Zero means
-	// DefaultStreamName.
+	// "SUZAKU_STREAMS_" + the broker's subject prefix with every byte but
+	// [A-Za-z0-9_-] as "_" ("SUZAKU_STREAMS_suzaku" by default).
 	Name string
 	// Subject prefixes the stream's subjects: a topic's messages go to
-	// Subject + "." + the topic as one token. Zero means
-	// DefaultStreamSubject.
+	// Subject + "." + the topic as one token. Zero means the broker's
+	// prefix + ".stream" ("suzaku.stream" by default), so that clusters
+	// on one server keep apart.
 	Subject string
 	// MaxPerTopic is the most messages the stream keeps per topic; it
 	// must be at least the largest Limits.Size of your stream routes, and
@@ -138,11 +139,17 @@ func NewStreams(b *Broker, cfg StreamConfig) (*Streams, error) {
 	}
 	s := &Streams{b: b, name: cfg.Name, subject: cfg.Subject, perTopic: cfg.MaxPerTopic,
 		maxAge: cfg.MaxAge, maxBytes: cfg.MaxBytes, storage: cfg.Storage, seed: maphash.MakeSeed()}
+	prefix := strings.TrimSuffix(b.allSubject, allToken)
 	if s.name == "" {
-		s.name = DefaultStreamName
+		s.name = "SUZAKU_STREAMS_" + strings.Map(func(r rune) rune {
+			if r < 128 && (tokenSafe(byte(r)) && r != '@' && r != ':' && r != '+' && r != '=' && r != '~') {
+				return r
+			}
+			return '_'
+		}, prefix)
 	}
 	if s.subject == "" {
-		s.subject = DefaultStreamSubject
+		s.subject = prefix + ".stream"
 	}
 	if err := checkPrefix(s.subject); err != nil {
 		return nil, fmt.Errorf("pubsub/nats: new streams: %w", err)
@@ -414,9 +421,14 @@ func (s *Streams) read(ctx context.Context, op, topic string, since *stream.Posi
 }
 
 // batch reads the messages of subject from sequence start with one
-// batched direct get and returns those with offsets from…to, or nil when
-// one of them is missing or older than oldest.
+// batched direct get (NATS 2.11 and later; older servers answer one
+// message, and batch goes on one direct get at a time) and returns those
+// with offsets from…to, or nil when one of them is missing or older than
+// oldest.
 func (st *jsState) batch(ctx context.Context, stream, subject string, start uint64, max int, from, to uint64, oldest time.Time) ([]*pubsub.Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	api := "$JS.API.DIRECT.GET." + stream
 	req, _ := json.Marshal(map[string]any{"seq": start, "next_by_subj": subject, "batch": max})
 	inbox := st.nc.NewRespInbox()
 	sub, err := st.nc.SubscribeSync(inbox)
@@ -424,14 +436,19 @@ func (st *jsState) batch(ctx context.Context, stream, subject string, start uint
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	if err := st.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, req); err != nil {
+	if err := st.nc.PublishRequest(api, inbox, req); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	msgs := make([]*pubsub.Message, 0, to-from+1)
+	batched := true
 	for {
-		nm, err := sub.NextMsgWithContext(ctx)
+		var nm *nats.Msg
+		if batched {
+			nm, err = sub.NextMsgWithContext(ctx)
+		} else {
+			req, _ := json.Marshal(map[string]any{"seq": start, "next_by_subj": subject})
+			nm, err = st.nc.RequestWithContext(ctx, api, req)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("direct get: %w", err)
 		}
@@ -445,22 +462,32 @@ func (st *jsState) batch(ctx context.Context, stream, subject string, start uint
 		default:
 			return nil, fmt.Errorf("direct get: status %s %s", status, nm.Header.Get("Description"))
 		}
-		env, err := envelope.Decode(nm.Data)
-		if err != nil {
+		seq, err := strconv.ParseUint(nm.Header.Get("Nats-Sequence"), 10, 64)
+		env, err2 := envelope.Decode(nm.Data)
+		if err != nil || err2 != nil {
 			return nil, fmt.Errorf("direct get: a message of %s is not a stream message", subject)
 		}
+		if batched && nm.Header.Get("Nats-Num-Pending") == "" {
+			batched = false // a server without batches: one at a time
+		}
+		start = seq + 1
 		m := env.Msg
-		if m.Offset < from || m.Offset > to {
-			continue
+		if m.Offset >= from && m.Offset <= to {
+			if m.Offset != from+uint64(len(msgs)) {
+				return nil, nil // a hole
+			}
+			ts, err := time.Parse(time.RFC3339Nano, nm.Header.Get("Nats-Time-Stamp"))
+			if err != nil || ts.Before(oldest) {
+				return nil, nil // older than the TTL
+			}
+			msgs = append(msgs, m)
 		}
-		if m.Offset != from+uint64(len(msgs)) {
-			return nil, nil // a hole
+		if !batched && m.Offset >= to {
+			if uint64(len(msgs)) != to-from+1 {
+				return nil, nil
+			}
+			return msgs, nil
 		}
-		ts, err := time.Parse(time.RFC3339Nano, nm.Header.Get("Nats-Time-Stamp"))
-		if err != nil || ts.Before(oldest) {
-			return nil, nil // older than the TTL
-		}
-		msgs = append(msgs, m)
 	}
 }
 

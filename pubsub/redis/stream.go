@@ -16,11 +16,8 @@ import (
 	"github.com/suzaku-go/suzaku/stream"
 )
 
-// Defaults of [StreamConfig].
-const (
-	DefaultStreamPrefix = "suzaku:stream:"
-	DefaultMetaTTL      = 24 * time.Hour
-)
+// DefaultMetaTTL is the default of StreamConfig.MetaTTL.
+const DefaultMetaTTL = 24 * time.Hour
 
 // streamNode is the sender named in the envelope of a stream message: no
 // node has this name, so every node, the publisher's included, delivers
@@ -33,7 +30,8 @@ type StreamConfig struct {
 	// Prefix starts the two keys of each topic: PREFIX{TOPIC}:m, a hash
 	// with the epoch and the last offset, and PREFIX{TOPIC}:h, a Redis
 	// stream with the history (one slot per topic on Redis Cluster). Zero
-	// means DefaultStreamPrefix.
+	// means the broker's channel + ":stream:" ("suzaku:stream:" by
+	// default), so that clusters on one Redis keep apart.
 	Prefix string
 	// MetaTTL is how long a topic's epoch and counter outlive its last
 	// publish or join. After that, the topic starts again at offset 1 in a
@@ -78,7 +76,7 @@ func NewStreams(b *Broker, cfg StreamConfig) (*Streams, error) {
 	}
 	s := &Streams{b: b, prefix: cfg.Prefix, metaTTL: cfg.MetaTTL}
 	if s.prefix == "" {
-		s.prefix = DefaultStreamPrefix
+		s.prefix = b.channel + ":stream:"
 	}
 	if s.metaTTL == 0 {
 		s.metaTTL = DefaultMetaTTL
