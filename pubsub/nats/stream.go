@@ -22,9 +22,9 @@ import (
 
 // Defaults of [StreamConfig].
 const (
-	DefaultMaxPerTopic   = 100
-	DefaultStreamMaxAge  = 24 * time.Hour
-	DefaultStreamBytes   = 256 << 20
+	DefaultMaxPerTopic  = 100
+	DefaultStreamMaxAge = 24 * time.Hour
+	DefaultStreamBytes  = 256 << 20
 )
 
 // streamNode names the sender of a stream message's envelope: no node has
