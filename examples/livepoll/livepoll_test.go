@@ -35,6 +35,7 @@ func node(t *testing.T, cfg config) (*app, string) {
 	ctx, stop := context.WithCancel(context.Background())
 	go func() { done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
 		stop()
 		<-done
 		a.Close()
@@ -100,12 +101,15 @@ func TestLivepollAPI(t *testing.T) {
 	resp.Body.Close()
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 304 {
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 304 {
 		t.Fatalf("conditional GET: %v %v, want 304", resp, err)
 	}
-	if resp, _ := http.Get(base + "/api/polls/999"); resp.StatusCode != 404 {
-		t.Errorf("unknown poll: %d, want 404", resp.StatusCode)
+	resp.Body.Close()
+	if resp, err = http.Get(base + "/api/polls/999"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("unknown poll: %v %v, want 404", resp, err)
 	}
+	resp.Body.Close()
 }
 
 // TestLivepollVotes votes on one node and sees the tally and presence on
