@@ -2,8 +2,10 @@ package pubsub_test
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/suzaku-go/suzaku/pubsub"
@@ -154,5 +156,53 @@ func BenchmarkMemo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = m.Memo(0, f)
+	}
+}
+
+// writeSub writes the shared frame to /dev/null with one write(2), about
+// what a fastlane delivery to a socket costs.
+type writeSub struct{ fd int }
+
+func (s *writeSub) Deliver(m *pubsub.Message) {
+	frame := m.Memo(0, func(m *pubsub.Message) any {
+		return []byte(`[null,null,"` + m.Topic + `","` + m.Event + `",` + string(m.Payload) + `]`)
+	}).([]byte)
+	_, _ = syscall.Write(s.fd, frame)
+}
+
+// BenchmarkDispatch10kWrite compares a broadcast to 10,000 subscribers that
+// each make a write(2), delivered serially and with the fan-out workers
+// running (Serve): the second should approach 1/GOMAXPROCS of the first.
+func BenchmarkDispatch10kWrite(b *testing.B) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer null.Close()
+	for _, serving := range []bool{false, true} {
+		b.Run(map[bool]string{false: "serial", true: "parallel"}[serving], func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			br := pubsub.NewMemory(pubsub.MemoryConfig{})
+			done := make(chan error, 1)
+			if serving {
+				go func() { done <- br.Serve(ctx) }()
+				defer func() { cancel(); <-done }()
+			}
+			for range 10_000 {
+				if err := br.Subscribe(ctx, "room:lobby", &writeSub{fd: int(null.Fd())}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			payload := []byte(`{"body":"hi"}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				m := &pubsub.Message{Topic: "room:lobby", Event: "new_msg", Payload: payload}
+				if err := br.Broadcast(ctx, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/delivery")
+		})
 	}
 }

@@ -16,3 +16,9 @@ func (r *Registry) InlineHeld(topic string) bool {
 	ts := sh.topics[topic]
 	return ts != nil && ts.inline[0] != nil
 }
+
+// Serving reports whether r's fan-out workers are running.
+func (r *Registry) Serving() bool { return r.pool.Load() != nil }
+
+// Serving reports whether b's fan-out workers are running.
+func (b *Memory) Serving() bool { return b.reg.Serving() }

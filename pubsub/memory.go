@@ -25,9 +25,10 @@ type MemoryConfig struct {
 }
 
 // Memory is the in-process [Broker]: a [Registry] and a node name. With one
-// node, Broadcast and LocalBroadcast are the same thing, and each delivers on
-// the caller's goroutine before returning. Memory starts no goroutines and
-// needs no Close.
+// node, Broadcast and LocalBroadcast are the same thing, and each delivers
+// before returning. Memory needs no Close: by itself it starts no
+// goroutines and delivers on the caller's goroutine; run [Memory.Serve] as
+// a service to deliver large broadcasts on every core.
 type Memory struct {
 	node string
 	reg  *Registry
@@ -114,6 +115,10 @@ func (b *Memory) dispatch(ctx context.Context, op string, m *Message) error {
 	b.hook.Event(telemetry.Event{Kind: telemetry.KindBroadcast, N: n, Duration: time.Since(start)})
 	return nil
 }
+
+// Serve runs the fan-out workers of the broker's [Registry] until ctx is
+// done (see [Registry.Serve]), then returns nil.
+func (b *Memory) Serve(ctx context.Context) error { return b.reg.Serve(ctx) }
 
 // Stats returns the broker's counters: see [Stats].
 func (b *Memory) Stats() Stats { return b.reg.Stats() }

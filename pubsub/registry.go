@@ -28,6 +28,7 @@ import (
 // are safe for concurrent use.
 type Registry struct {
 	table atomic.Pointer[registryTable]
+	pool  atomic.Pointer[fanPool] // set while Serve runs
 }
 
 // NewRegistry returns a Registry with the given number of shards, rounded up
@@ -239,23 +240,34 @@ func (r *Registry) Unsubscribe(topic string, s Subscriber) (n int, removed bool)
 	return len(ts.subs), removed
 }
 
-// Dispatch delivers m to each subscriber of m.Topic except m.From, on the
-// calling goroutine, and returns how many it delivered to. It holds the
-// shard's read lock throughout, so concurrent dispatches, to one topic or
-// many, proceed in parallel; it allocates nothing.
+// Dispatch delivers m to each subscriber of m.Topic except m.From, and
+// returns how many it delivered to once all are done. It delivers on the
+// calling goroutine, or, for a topic with more than a few hundred
+// subscribers while [Registry.Serve] runs, on it and the Registry's
+// workers at once. It holds the shard's read lock throughout, so
+// concurrent dispatches, to one topic or many, proceed in parallel.
+//
+// Each subscriber gets m once. Since Dispatch returns only after every
+// delivery, messages dispatched one after the other reach each subscriber
+// in that order. It allocates nothing, except one small job per split
+// broadcast.
 func (r *Registry) Dispatch(m *Message) int {
 	sh := r.tab().shard(m.Topic)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	n := 0
 	if ts := sh.topics[m.Topic]; ts != nil {
-		from := m.From
-		for _, s := range ts.subs {
-			if s == from {
-				continue
+		if p := r.pool.Load(); p != nil && p.helpers > 0 && len(ts.subs) > parallelThreshold {
+			n = p.dispatch(m, ts.subs)
+		} else {
+			from := m.From
+			for _, s := range ts.subs {
+				if s == from {
+					continue
+				}
+				s.Deliver(m)
+				n++
 			}
-			s.Deliver(m)
-			n++
 		}
 	}
 	sh.messages.Add(1)

@@ -327,6 +327,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 		return errors.New("pubsub/nats: serve: already serving")
 	}
 	defer b.serving.Store(false)
+	defer b.local.FanOut(ctx)() // large local broadcasts on every core
 
 	nc := b.conn
 	if nc == nil {

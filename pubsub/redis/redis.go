@@ -252,6 +252,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 		return errors.New("pubsub/redis: serve: already serving")
 	}
 	defer b.serving.Store(false)
+	defer b.local.FanOut(ctx)() // large local broadcasts on every core
 	first := min(firstReconnectWait, b.maxWait)
 	wait := first
 	logged := false // this outage's warning

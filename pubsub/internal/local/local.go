@@ -45,6 +45,23 @@ func (n *Node) Receive(data []byte) (bool, error) {
 	return true, nil
 }
 
+// FanOut runs the Registry's fan-out workers ([pubsub.Registry.Serve])
+// until ctx is done or stop is called; stop returns once they have ended.
+// An adapter's Serve calls it first, so that its local deliveries use
+// every core while it runs.
+func (n *Node) FanOut(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = n.Reg.Serve(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // Jitter returns d ± 20 %, to spread the reconnects of a cluster.
 func Jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
