@@ -15,7 +15,7 @@ const module = "github.com/suzaku-go/suzaku"
 func TestDependencyRules(t *testing.T) {
 	t.Parallel()
 	rules := map[string][]string{
-		"wire":                 {},
+		"wire":                 {"internal/jsonstr"},
 		"telemetry":            {},
 		"health":               {},
 		"metrics":              {"telemetry", "github.com/prometheus/", "github.com/beorn7/perks/", "github.com/cespare/xxhash/", "github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/"},
@@ -30,11 +30,11 @@ func TestDependencyRules(t *testing.T) {
 		"pubsub/nats":          {"pubsub", "stream", "telemetry", "github.com/nats-io/nats.go", "github.com/nats-io/nkeys", "github.com/nats-io/nuid", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 		"presence":             {"pubsub", "telemetry"},
 		"stream":               {"pubsub", "telemetry"},
-		"channel":              {"wire", "pubsub", "stream", "telemetry"},
-		"transport":            {"channel", "wire", "pubsub", "stream", "telemetry", "internal/closecode", "internal/clientip", "github.com/gobwas/"},
-		"client":               {"wire", "internal/closecode", "github.com/gobwas/"},
+		"channel":              {"wire", "internal/jsonstr", "pubsub", "stream", "telemetry"},
+		"transport":            {"channel", "wire", "internal/jsonstr", "pubsub", "stream", "telemetry", "internal/closecode", "internal/clientip", "github.com/gobwas/"},
+		"client":               {"wire", "internal/jsonstr", "internal/closecode", "github.com/gobwas/"},
 		"cache":                {"pubsub", "telemetry", "github.com/maypok86/otter/"},
-		"auth":                 {"token", "api", "channel", "internal/clientip", "wire", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
+		"auth":                 {"token", "api", "channel", "internal/clientip", "wire", "internal/jsonstr", "pubsub", "stream", "telemetry", "github.com/golang-jwt/", "golang.org/x/crypto/", "golang.org/x/sys/"},
 		// The one convenience package that opens any broker from a URL
 		// (docs/adr/0002-cluster-package.md).
 		"cluster": {"pubsub", "presence", "cache", "stream", "telemetry", "github.com/redis/rueidis", "github.com/nats-io/", "github.com/klauspost/compress/", "golang.org/x/crypto/", "golang.org/x/sys/", "github.com/maypok86/otter/"},

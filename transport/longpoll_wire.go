@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/suzaku-go/suzaku/internal/jsonstr"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -230,4 +231,4 @@ func lpWriteMessages(w http.ResponseWriter, status int, token string, frames [][
 }
 
 // lpAppendString appends s as a JSON string.
-func lpAppendString(dst, s []byte) []byte { return wire.AppendJSONString(dst, string(s)) }
+func lpAppendString(dst, s []byte) []byte { return jsonstr.Append(dst, string(s)) }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/suzaku-go/suzaku/internal/jsonstr"
 )
 
 // This file holds the JSON helpers both JSON serializers share: a reader
@@ -158,94 +160,12 @@ func unquote(raw []byte) (string, bool) {
 	return s, true
 }
 
-const hex = "0123456789abcdef"
-
-// AppendJSONString appends s as a JSON string, escaped as encoding/json
-// does with HTML escaping off: what frames are made of, exported for
-// transports that wrap frames in JSON of their own (LongPoll).
-func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
-
 // appendString appends s as a JSON string, escaped as encoding/json does
-// with SetEscapeHTML(false): `"`, `\` and control characters are escaped,
-// invalid UTF-8 becomes \ufffd, and U+2028 and U+2029 are escaped.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// with SetEscapeHTML(false) (see package internal/jsonstr).
+func appendString(dst []byte, s string) []byte { return jsonstr.Append(dst, s) }
 
-// quotedLen is len(appendString(nil, s)), computed without allocating so
-// that encoders can size their buffer exactly.
-func quotedLen(s string) int {
-	n := len(s) + 2
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			switch {
-			case b >= 0x20 && b != '"' && b != '\\':
-			case b == '"', b == '\\', b == '\b', b == '\f', b == '\n', b == '\r', b == '\t':
-				n++
-			default:
-				n += 5
-			}
-			i++
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			n += 5
-		case c == '\u2028' || c == '\u2029':
-			n += 3
-		}
-		i += size
-	}
-	return n
-}
+// quotedLen is len(appendString(nil, s)).
+func quotedLen(s string) int { return jsonstr.Len(s) }
 
 // appendNullable appends s as a JSON string, or null if it is empty.
 func appendNullable(dst []byte, s string) []byte {
