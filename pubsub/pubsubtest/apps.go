@@ -63,8 +63,6 @@ func (o *owner) exit() {
 	}
 }
 
-// testPresence runs a presence.Tracker on each node: presences tracked on
-// either converge on both, and leave both when their owner exits.
 // RunPresence checks that presence trackers on two nodes of a cluster
 // converge over the brokers: each tracks on its own node and both lists
 // end equal, also after an owner exits. nodes must be connected brokers of
@@ -107,8 +105,6 @@ func RunPresence(t *testing.T, nodes []pubsub.Broker) {
 	testutil.CheckFor(t, timeout, converged(all[1:]...))
 }
 
-// testCache runs a cache.Memory on each node: what one invalidates, the
-// others drop.
 // RunCache checks that cache invalidations cross nodes over the brokers:
 // a Delete or InvalidateTags on one node drops the entries on the other.
 func RunCache(t *testing.T, nodes []pubsub.Broker) {
