@@ -78,11 +78,16 @@ type Config struct {
 	// ReadHeaderTimeout bounds reading a request's headers. Zero means 10 s.
 	// There is no ReadTimeout or WriteTimeout: LongPoll holds requests for
 	// its window and WebSocket connections live on; bodies are bounded by
-	// size (package api) instead.
+	// size (package api) and by BodyTimeout instead.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long. Zero means
 	// 120 s.
 	IdleTimeout time.Duration
+	// BodyTimeout bounds the reading of a request body, for every handler
+	// (package api and LongPoll set their own, shorter, deadlines): a
+	// client slower than that has its connection cut. Zero means
+	// DefaultBodyTimeout (30 s); negative means none.
+	BodyTimeout time.Duration
 	// MaxHeaderBytes bounds request headers. Zero means 64 KiB.
 	MaxHeaderBytes int
 	// Logger receives the server's errors and supervision events. Nil
@@ -159,8 +164,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Handler != nil {
 		s.mux.Handle("/", cfg.Handler)
 	}
+	var handler http.Handler = s.mux
+	switch {
+	case cfg.BodyTimeout == 0:
+		handler = bodyDeadlines(handler, DefaultBodyTimeout)
+	case cfg.BodyTimeout > 0:
+		handler = bodyDeadlines(handler, cfg.BodyTimeout)
+	}
 	s.http = &http.Server{
-		Handler:           s.mux,
+		Handler:           handler,
 		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
 		IdleTimeout:       orDefault(cfg.IdleTimeout, 120*time.Second),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,

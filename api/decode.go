@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -108,6 +109,8 @@ func decodeProblem(err error) *Problem {
 		invalid *json.InvalidUnmarshalError
 	)
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return problemf(http.StatusRequestTimeout, CodeBodyTimeout, "the request body did not arrive in time")
 	case err == io.EOF:
 		return emptyBody()
 	case err == io.ErrUnexpectedEOF:

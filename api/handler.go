@@ -10,11 +10,16 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"time"
 )
 
 // DefaultMaxBodyBytes is the request body limit when [Config.MaxBodyBytes]
 // is zero: 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultBodyTimeout bounds the reading of a request body when
+// [Config.BodyTimeout] is zero: 10 s.
+const DefaultBodyTimeout = 10 * time.Second
 
 // Config configures the handlers built by [Handle] and [Get]. The zero
 // value, and a nil *Config, are valid and mean the defaults. Handle and Get
@@ -24,6 +29,13 @@ type Config struct {
 	// body is answered 413 with code "body_too_large". Zero means
 	// DefaultMaxBodyBytes (1 MiB); a negative value means no limit.
 	MaxBodyBytes int64
+
+	// BodyTimeout bounds the reading of a request body, from when the
+	// handler starts to read it; a client slower than that (one byte
+	// every few seconds, to hold a connection and a buffer) is answered
+	// 408 with code "body_timeout" and its connection closed. Zero means
+	// DefaultBodyTimeout (10 s); a negative value means no deadline.
+	BodyTimeout time.Duration
 
 	// Logger receives the errors behind 5xx responses (a handler error that
 	// is not a *Problem, or a Problem with a 5xx status), at Error level
@@ -123,9 +135,12 @@ func (NoContent) StatusCode() int { return http.StatusNoContent }
 // (r.PathValue("id")), query parameters and headers; it must not read
 // r.Body, which Handle has consumed. cfg may be nil for the defaults.
 func Handle[In, Out any](cfg *Config, f func(ctx context.Context, r *http.Request, in In) (Out, error)) http.Handler {
-	h := &bodyHandler[In, Out]{f: f, maxBody: cfg.limit()}
+	h := &bodyHandler[In, Out]{f: f, maxBody: cfg.limit(), bodyTimeout: DefaultBodyTimeout}
 	if cfg != nil {
 		h.logger = cfg.Logger
+		if cfg.BodyTimeout != 0 {
+			h.bodyTimeout = cfg.BodyTimeout
+		}
 	}
 	t := reflect.TypeFor[In]()
 	v := reflect.TypeFor[Validator]()
@@ -136,9 +151,10 @@ func Handle[In, Out any](cfg *Config, f func(ctx context.Context, r *http.Reques
 }
 
 type bodyHandler[In, Out any] struct {
-	f       func(context.Context, *http.Request, In) (Out, error)
-	maxBody int64
-	logger  *slog.Logger
+	f           func(context.Context, *http.Request, In) (Out, error)
+	maxBody     int64
+	bodyTimeout time.Duration // <= 0: none
+	logger      *slog.Logger
 	// inPointer: In is a pointer type, so a JSON null leaves it nil and is
 	// refused. validatePtr: *In has Validate; validateVal: In is a pointer
 	// type that has Validate. Decided once, so a request boxes nothing.
@@ -152,6 +168,18 @@ type decoding[In any] struct {
 	body limitedBody
 }
 
+// readDeadline sets a read deadline on w's connection and returns the
+// func that lifts it. Without a deadline the server would keep reading
+// after the body, in the background, and a late deadline would cancel the
+// request's context.
+func readDeadline(w http.ResponseWriter, d time.Duration) (lift func()) {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(d)) != nil {
+		return nil // not supported (a recorder, HTTP/2 without it)
+	}
+	return func() { _ = rc.SetReadDeadline(time.Time{}) }
+}
+
 func (h *bodyHandler[In, Out]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := &decoding[In]{}
 	var lb *limitedBody
@@ -159,8 +187,18 @@ func (h *bodyHandler[In, Out]) ServeHTTP(w http.ResponseWriter, r *http.Request)
 		d.body = limitedBody{left: h.maxBody, limit: h.maxBody}
 		lb = &d.body
 	}
-	if p := decodeBody(r, &d.in, lb); p != nil {
-		if p.Status == http.StatusRequestEntityTooLarge {
+	var lift func()
+	if h.bodyTimeout > 0 {
+		lift = readDeadline(w, h.bodyTimeout)
+	}
+	p := decodeBody(r, &d.in, lb)
+	if lift != nil && p == nil {
+		// Lifted only once the body is read: after a failure, the server
+		// may still read what is left of it, within the deadline.
+		lift()
+	}
+	if p != nil {
+		if p.Status == http.StatusRequestEntityTooLarge || p.Status == http.StatusRequestTimeout {
 			// Do not read the rest of a body we refused.
 			w.Header().Set("Connection", "close")
 		}

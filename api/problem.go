@@ -26,6 +26,7 @@ const (
 	CodeNotFound             = "not_found"              // 404
 	CodeMethodNotAllowed     = "method_not_allowed"     // 405
 	CodeConflict             = "conflict"               // 409
+	CodeBodyTimeout          = "body_timeout"           // 408: the body came too slowly
 	CodeBodyTooLarge         = "body_too_large"         // 413
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415
 	CodeValidationFailed     = "validation_failed"      // 422

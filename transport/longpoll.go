@@ -431,9 +431,11 @@ func (lp *LongPoll) post(w http.ResponseWriter, r *http.Request) {
 // readBody reads a POST body within MaxBodySize and BodyTimeout, or
 // answers the error and reports false.
 func (lp *LongPoll) readBody(w http.ResponseWriter, r *http.Request) (body []byte, ndjson, ok bool) {
-	lifted := bodyDeadline(w, lp.cfg.BodyTimeout)
+	lift := bodyDeadline(w, lp.cfg.BodyTimeout)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lp.cfg.MaxBodySize))
-	lifted()
+	if err == nil {
+		lift() // after a failure, the deadline bounds reading the rest
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -64,8 +64,9 @@ func (s *lpSession) waitFlow(ctx context.Context, d time.Duration) bool {
 }
 
 // bodyDeadline bounds the reading of r's body: a client that feeds it a
-// byte at a time is cut off. The deadline is lifted once the body is read.
-func bodyDeadline(w http.ResponseWriter, d time.Duration) (done func()) {
+// byte at a time is cut off. Call lift once the body is read: a deadline
+// left in place would cancel a later request on the connection.
+func bodyDeadline(w http.ResponseWriter, d time.Duration) (lift func()) {
 	rc := http.NewResponseController(w)
 	if rc.SetReadDeadline(time.Now().Add(d)) != nil {
 		return func() {}
