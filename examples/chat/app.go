@@ -33,6 +33,7 @@ type config struct {
 	addr, web, data, dsn string
 	broker, node         string        // cluster.Config.Broker and Node
 	drainDelay           time.Duration // suzaku.Config.DrainDelay
+	h2c                  bool          // suzaku.Config.H2C
 }
 
 // app is the chat server: a suzaku.Server and what its handlers share.
@@ -127,6 +128,7 @@ func (a *app) build(cfg config) error {
 		Services:   []suzaku.Service{a.cluster},
 		Logger:     a.log,
 		DrainDelay: cfg.drainDelay,
+		H2C:        cfg.h2c,
 	})
 	if err != nil {
 		return err

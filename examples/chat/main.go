@@ -66,6 +66,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.StringVar(&cfg.dsn, "dsn", dsn, "PostgreSQL DSN (default $CHAT_DATABASE_URL); empty uses SQLite")
 	fs.StringVar(&cfg.broker, "broker", "", "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (empty: memory)")
 	fs.StringVar(&cfg.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
+	fs.BoolVar(&cfg.h2c, "h2c", true, "also serve HTTP/2 without TLS (prior knowledge) to a proxy that speaks it; browsers use HTTP/1.1 or TLS")
 	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	jsonLogs := fs.Bool("log-json", false, "log JSON lines instead of text")

@@ -281,6 +281,19 @@ async function expectOnce(u, user, body) {
 // ---------------------------------------------------------------------------
 // Tests
 
+test("assets are served precompressed (brotli, else gzip) with immutable caching", async () => {
+  const html = await (await fetch(`${CHAT_URL}/`, { signal: AbortSignal.timeout(5000) })).text()
+  const js = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1]
+  assert.ok(js, `no hashed script in index.html: ${html.slice(0, 200)}`)
+  for (const [accept, encoding] of [["br, gzip", "br"], ["gzip", "gzip"], ["identity", null]]) {
+    const res = await fetch(`${CHAT_URL}${js}`, { headers: { "Accept-Encoding": accept }, signal: AbortSignal.timeout(5000) })
+    await res.arrayBuffer()
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get("content-encoding"), encoding, `Accept-Encoding: ${accept}`)
+    assert.match(res.headers.get("cache-control") ?? "", /immutable/)
+  }
+})
+
 test("two users chat over WebSocket: live room list, presence, messages both ways, history after reload, typing, pings", async () => {
   let ann, bob
   let failed = true
