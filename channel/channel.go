@@ -526,10 +526,10 @@ func (c *Channel) BroadcastFrom(ctx context.Context, event string, payload any) 
 }
 
 func (c *Channel) broadcast(ctx context.Context, event string, payload any, from pubsub.Subscriber) error {
-	if c.strm != nil {
-		if from != nil {
-			return fmt.Errorf("channel: broadcast from %q: %w", c.topic, ErrStreamFrom)
-		}
+	if c.strm != nil && from == nil {
+		// On a stream topic, BroadcastFrom stays a plain broadcast: a
+		// message that skips its sender has no place in a history every
+		// subscriber shares.
 		_, err := c.sess.sock.publish(ctx, c.topic, c.strm.lim, event, payload)
 		return err
 	}

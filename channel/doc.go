@@ -58,6 +58,9 @@
 // says "recovered": false with the current position and nothing is
 // replayed. A live message that skips an offset ends the channel with
 // phx_error, so that the client rejoins and recovers the hole.
+// [Channel.BroadcastFrom] on a stream topic is a plain broadcast (no
+// offset, no history: an ephemeral event such as "typing"), and so are
+// broadcasts made on the broker directly (presence diffs).
 //
 // # Wire behaviour
 //

@@ -13,11 +13,6 @@ import (
 	"github.com/suzaku-go/suzaku/stream"
 )
 
-// ErrStreamFrom is returned by [Channel.BroadcastFrom] on a stream topic:
-// a stream message reaches every subscriber, so that no client's history
-// has a hole where its own message was.
-var ErrStreamFrom = errors.New("channel: a stream message goes to every subscriber")
-
 // errStreamBroken ends a stream channel whose live messages skipped or
 // repeated an offset (a message lost between nodes, or an epoch that
 // changed under it). The client gets phx_error and rejoins from the last

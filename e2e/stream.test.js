@@ -14,7 +14,10 @@ const h = useApp({ before, after }, "stream")
 
 // follow is what an app writes to recover with plain phoenix.js: the join
 // params are a function of the last position seen, which phoenix.js calls on
-// every rejoin; the join reply and every message's ref move that position.
+// every rejoin; every message's ref moves that position, and so does a join
+// reply that did not recover (after a recovered one, the replayed messages
+// move it: taking the reply's offset would skip them if the socket dropped
+// again mid-replay).
 function follow(sock, topic) {
   const pos = { epoch: null, offset: 0 }
   const ch = sock.channel(topic, () => (pos.epoch ? { epoch: pos.epoch, offset: pos.offset } : {}))
@@ -26,8 +29,10 @@ function follow(sock, topic) {
   })
   const join = ch.join()
   join.receive("ok", (r) => {
-    pos.epoch = r.epoch
-    pos.offset = r.offset
+    if (!r.recovered) {
+      pos.epoch = r.epoch
+      pos.offset = r.offset
+    }
     joins.push(r)
   })
   return { ch, pos, msgs, joins }

@@ -56,7 +56,10 @@ for (const br of BROKERS) describe(`stream:* on three nodes over ${br.name}`, ()
     const follow = (sock) => {
       const ch = sock.channel(topic, () => (pos.epoch ? { ...pos } : {}))
       ch.on("new_msg", (p, ref) => { pos.offset = Number(ref); got.push(p.body) })
-      ch.join().receive("ok", (r) => { pos.epoch = r.epoch; pos.offset = r.offset; joins.push(r) })
+      ch.join().receive("ok", (r) => {
+        if (!r.recovered) { pos.epoch = r.epoch; pos.offset = r.offset }
+        joins.push(r)
+      })
       return ch
     }
     const sa = session(t, a, tr)

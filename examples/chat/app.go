@@ -145,12 +145,16 @@ func (a *app) socketConfig(broker pubsub.Broker) (channel.Config, error) {
 	if err := router.Handle("rooms", func() channel.Handler { return lobby{} }); err != nil {
 		return channel.Config{}, err
 	}
-	if err := router.Handle("room:*", func() channel.Handler { return &roomChannel{app: a} }); err != nil {
+	// Rooms are streams: a tab that reconnects gets the messages it missed
+	// (each carries its offset; the join says whether it recovered), with
+	// no history request.
+	if err := router.HandleStream("room:*", func() channel.Handler { return &roomChannel{app: a} }, roomHistory); err != nil {
 		return channel.Config{}, err
 	}
 	return channel.Config{
 		Router:  router,
 		Broker:  broker,
+		Streams: a.cluster.Streams(),
 		Connect: auth.SocketConnect(a.auth), // revoked tokens are refused on reconnect
 		ID:      auth.SocketID("users_socket"),
 		Logger:  a.log,

@@ -175,7 +175,16 @@ func TestChatRoomChannel(t *testing.T) {
 
 	topic := fmt.Sprintf("room:%d", room.ID)
 	r := ann.MustJoin(topic, nil)
-	equal(t, "join reply", string(r.Response), fmt.Sprintf(`{"room":{"id":%d,"name":"lobby","created_at":%d}}`, room.ID, room.CreatedAt))
+	var joined struct {
+		Epoch  string          `json:"epoch"`
+		Offset uint64          `json:"offset"`
+		Room   json.RawMessage `json:"room"`
+	}
+	must(t, r.Decode(&joined))
+	equal(t, "join reply room", string(joined.Room), fmt.Sprintf(`{"id":%d,"name":"lobby","created_at":%d}`, room.ID, room.CreatedAt))
+	if joined.Epoch == "" || joined.Offset != 0 {
+		t.Fatalf("join reply = %s, want the room's stream position (an epoch, offset 0)", r.Response)
+	}
 	ann.AssertPush(topic, "presence_state", nil)
 	bob.MustJoin(topic, nil)
 	state := bob.AssertPush(topic, "presence_state", nil)
@@ -191,7 +200,18 @@ func TestChatRoomChannel(t *testing.T) {
 	var m struct{ Message Message }
 	must(t, reply.Decode(&m))
 	equal(t, "saved", m.Message.Body, "hello")
-	bob.AssertPush(topic, "new_msg", m.Message)
+	if got := bob.AssertPush(topic, "new_msg", m.Message); got.Ref != "1" {
+		t.Fatalf("new_msg ref = %q, want the stream offset 1", got.Ref)
+	}
+	// A tab that comes back with its position gets what it missed.
+	carl := h.ConnectToken(tok("carl"))
+	rejoin := carl.MustJoin(topic, map[string]any{"epoch": joined.Epoch, "offset": 0})
+	var rec struct{ Recovered bool }
+	must(t, rejoin.Decode(&rec))
+	equal(t, "recovered", rec.Recovered, true)
+	if got := carl.AssertPush(topic, "new_msg", m.Message); got.Ref != "1" {
+		t.Fatalf("replayed new_msg ref = %q, want 1", got.Ref)
+	}
 	ref = ann.Push(topic, "new_msg", map[string]string{"body": "  "})
 	ann.AssertReply(ref, "error", nil)
 

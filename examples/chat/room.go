@@ -11,7 +11,12 @@ import (
 	"github.com/suzaku-go/suzaku/auth"
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/presence"
+	"github.com/suzaku-go/suzaku/stream"
 )
+
+// roomHistory is what a room keeps for reconnecting tabs: the last 200
+// messages, for 10 minutes. A tab away longer reloads over the API.
+var roomHistory = stream.Limits{Size: 200, TTL: 10 * time.Minute}
 
 // lobby is the "rooms" topic: joining it is how an SPA hears of new rooms.
 type lobby struct{}

@@ -592,3 +592,54 @@ test("connection status: offline and back, with the banner", async () => {
     await closeUser(u, failed)
   }
 })
+
+// A tab that loses its network and comes back shows every message sent
+// meanwhile, once each and in order, from the room's stream (the rejoin
+// carries the tab's last offset; the server replays what it missed), with
+// no history request over HTTP. Over WebSocket and over LongPoll.
+for (const transport of ["websocket", "longpoll"]) {
+  test(`offline and back over ${transport}: every missed message once, in order, without a history reload`, async () => {
+    let tab, other
+    let failed = true
+    try {
+      tab = await newUser(`recover-${transport}`, { blockWebSocket: transport === "longpoll" })
+      other = await newUser(`recover-${transport}-sender`)
+      await signup(tab, uniqueName("tia"))
+      await signup(other, uniqueName("oli"))
+      await waitConnected(tab, transport)
+      await waitConnected(other, "websocket")
+      const room = await createRoom(tab, uniqueName("recroom"))
+      await waitJoined(tab, room)
+      await roomLink(other, room.name).waitFor()
+      await openRoom(other, room)
+      const first = `before the outage from ${other.name}`
+      await send(other, first)
+      await expectOnce(tab, other.name, first)
+
+      const history = []
+      tab.page.on("request", (r) => {
+        if (/^\/api\/rooms\/[^/]+\/messages$/.test(new URL(r.url()).pathname)) history.push(r.url())
+      })
+      // Cut the tab off: no request gets through, and its socket is
+      // closed, so that nothing reaches it until it reconnects.
+      await tab.context.setOffline(true)
+      await tab.page.locator('[data-testid="connection-status"][data-status="offline"]').waitFor()
+
+      const missed = Array.from({ length: 6 }, (_, i) => `missed ${i + 1} from ${other.name}`)
+      for (const body of missed) await send(other, body)
+      assert.equal(await message(tab, other.name, missed[0]).count(), 0, "the offline tab got nothing yet")
+
+      await tab.context.setOffline(false)
+      await waitConnected(tab, transport)
+      for (const body of missed) await expectOnce(tab, other.name, body)
+      const shown = (await tab.page.getByTestId("message-body").allTextContents()).map((s) => s.trim())
+      assert.deepEqual(shown.filter((b) => b.includes(other.name)), [first, ...missed], "every message once, in order")
+      assert.deepEqual(history, [], "no history request: the stream recovered the missed messages")
+      await shot(tab, `recovered-${transport}`)
+      failed = false
+    } finally {
+      await closeUser(tab, failed)
+      await closeUser(other, failed)
+    }
+  })
+}

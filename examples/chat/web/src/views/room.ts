@@ -78,6 +78,14 @@ function formatTime(ms: number | null): string {
     : d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
 }
 
+/** The room join's reply: the room, and the room's stream position. */
+interface JoinReply {
+  room?: { id?: unknown; name?: unknown }
+  epoch?: unknown
+  offset?: unknown
+  recovered?: unknown
+}
+
 export class RoomView {
   readonly el: HTMLElement
   private channel: Channel
@@ -87,6 +95,12 @@ export class RoomView {
   private historyLoaded = false
   private loadingOlder = false
   private joinedOnce = false
+  /**
+   * Where this tab is in the room's stream. The join params are a function
+   * of it, which phoenix.js calls on every rejoin: the server then replays
+   * what the tab missed ({recovered: true}) instead of a history reload.
+   */
+  private pos: { epoch: string; offset: number } | null = null
   private destroyed = false
   private typingUsers = new Map<string, number>()
   private typingSentAt = 0
@@ -156,10 +170,13 @@ export class RoomView {
       h("aside", { class: "presence" }, h("h3", {}, "Here now"), this.presenceList),
     )
 
-    this.channel = conn.socket.channel(`room:${roomId}`, {})
+    this.channel = conn.socket.channel(`room:${roomId}`, () => (this.pos ? { ...this.pos } : {}))
     this.presence = new Presence(this.channel)
     this.presence.onSync(() => this.renderPresence())
-    this.channel.on("new_msg", (m: Message) => this.onNewMessage(m))
+    this.channel.on("new_msg", (m: Message, ref?: string) => {
+      if (ref && this.pos) this.pos.offset = Number(ref) // the message's offset in the room's stream
+      this.onNewMessage(m)
+    })
     this.channel.on("typing", (p: { user?: unknown; typing?: unknown }) => this.onTyping(p))
     this.channel.on("ping", () => this.conn.notePing())
     this.channel.onError(() => {
@@ -170,7 +187,7 @@ export class RoomView {
     })
     this.channel
       .join()
-      .receive("ok", (resp: { room?: { id?: unknown; name?: unknown } }) => this.onJoined(resp))
+      .receive("ok", (resp: JoinReply) => this.onJoined(resp))
       .receive("error", (resp: { reason?: unknown }) => this.onJoinError(resp))
       .receive("timeout", () => console.warn(`room:${roomId}: join timed out, retrying`))
   }
@@ -187,8 +204,15 @@ export class RoomView {
     this.input.focus()
   }
 
-  private onJoined(resp: { room?: { id?: unknown; name?: unknown } }): void {
+  private onJoined(resp: JoinReply): void {
     if (this.destroyed) return
+    // Recovered: the missed messages follow the reply and move the offset.
+    // Otherwise (first join, or a history the server no longer has) start
+    // from the server's position.
+    const recovered = resp?.recovered === true
+    if (!recovered && typeof resp?.epoch === "string" && typeof resp?.offset === "number") {
+      this.pos = { epoch: resp.epoch, offset: resp.offset }
+    }
     const name = resp?.room?.name
     if (typeof name === "string" && name) {
       this.title.textContent = name
@@ -202,8 +226,8 @@ export class RoomView {
       // two: a message sent meanwhile arrives live as well, and is deduped by id.
       this.joinedOnce = true
       void this.loadLatest(true)
-    } else {
-      // A rejoin after a reconnect: fetch the newest page for anything missed.
+    } else if (!recovered) {
+      // A rejoin the stream could not recover: fetch the newest page.
       void this.loadLatest(false)
     }
   }
