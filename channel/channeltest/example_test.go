@@ -30,3 +30,21 @@ func Example() {
 	fmt.Println(r.Status, string(r.Response))
 	// Output: ok {"word":"hello"}
 }
+
+// Connect as phoenix.js does with {authToken: token}: the token reaches
+// Config.Connect as ConnectInfo.AuthToken.
+func ExampleHarness_ConnectToken() {
+	t := &testing.T{} // in a real test, the *testing.T you are given
+	connect := func(_ context.Context, info *channel.ConnectInfo) (any, error) {
+		if info.AuthToken != "s3cret" {
+			return nil, fmt.Errorf("bad token")
+		}
+		return "ann", nil
+	}
+	h := channeltest.New(t, channel.Config{Connect: connect})
+	c := h.ConnectToken("s3cret")
+	user, _ := channel.SessionAssignsAs[string](c.Session())
+	_, err := h.TryConnectInfo(&channel.ConnectInfo{AuthToken: "forged"})
+	fmt.Println(user, err)
+	// Output: ann bad token
+}
