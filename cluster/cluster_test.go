@@ -123,7 +123,7 @@ func TestClusterDuplicateNode(t *testing.T) {
 					return nil
 				})
 			}
-			testutil.Success(t, b.Healthy(t.Context()))
+			testutil.CheckFor(t, waitFor, func() error { return b.Healthy(t.Context()) })
 		})
 	}
 }

@@ -82,6 +82,7 @@ func (t *Tracker) Serve(ctx context.Context) error {
 	t.st.record(true)
 	t.silent = t.maxSilent // heartbeat on the first tick, to be known at once
 	t.sample = clockSamplePeriods
+	t.connects = t.brokerConnects()
 	t.mu.Unlock()
 	defer func() {
 		t.mu.Lock()
@@ -123,11 +124,33 @@ func (t *Tracker) Serve(ctx context.Context) error {
 	}
 }
 
+// brokerConnects returns how many times the broker has connected to the
+// other nodes, for brokers that can lose messages (pubsub.Reconnecter),
+// else 0.
+func (t *Tracker) brokerConnects() uint64 {
+	if rc, ok := t.broker.(pubsub.Reconnecter); ok {
+		return rc.Connects()
+	}
+	return 0
+}
+
 // tick is one broadcast period: heartbeat, transfer requests, downs.
+//
+// After the broker has reconnected (an outage: heartbeats and deltas were
+// lost both ways), the tick heartbeats at once and asks every live peer
+// for what it missed, rather than waiting for its silent periods and the
+// next clock sample, so that presence resumes within about a period of
+// the broker's return.
 func (t *Tracker) tick(ctx context.Context) {
+	n := t.brokerConnects()
 	t.mu.Lock()
+	reconnected := n != t.connects
+	t.connects = n
 	var hb *message
 	switch {
+	case reconnected && !t.st.hasDelta():
+		hb = &message{from: t.self, clock: t.st.clocks()}
+		t.silent = 0
 	case t.st.hasDelta():
 		d := t.st.takeDelta()
 		t.pushGen(d)
@@ -140,10 +163,13 @@ func (t *Tracker) tick(ctx context.Context) {
 		t.silent++
 	}
 	var behind []replica
-	if t.sample--; t.sample <= 0 {
+	if t.sample--; t.sample <= 0 || reconnected {
 		behind = t.needSync()
 		t.clockset = nil
 		t.sample = clockSamplePeriods
+	}
+	if reconnected {
+		behind = t.livePeers()
 	}
 	var req *message
 	if len(behind) > 0 {
@@ -305,9 +331,10 @@ func (t *Tracker) mergeRemote(d *delta) {
 // goes permanently down at once. Called with mu held.
 //
 // Unlike Phoenix, a replica that comes up makes this one heartbeat on its
-// next tick rather than when its silent periods are over, so that a new
-// node learns of this one, and asks for its state, within a period instead
-// of up to half a DownPeriod.
+// next tick rather than when its silent periods are over, and compare the
+// clocks heard on its next tick rather than at the next sample, so that a
+// new node learns of this one, and asks for its state, within a period or
+// two instead of up to half a DownPeriod.
 func (t *Tracker) heard(r replica) {
 	now := t.now()
 	p := t.peers[r.node]
@@ -331,6 +358,20 @@ func (t *Tracker) heard(r replica) {
 	}
 	t.up(r)
 	t.silent = t.maxSilent
+	t.sample = min(t.sample, 1) // compare clocks next tick: a new peer has state for us
+}
+
+// livePeers returns the peers' current replicas that are not down.
+// Called with mu held.
+func (t *Tracker) livePeers() []replica {
+	var out []replica
+	for _, p := range t.peers {
+		if !p.down {
+			out = append(out, p.rep)
+		}
+	}
+	slices.SortFunc(out, compareReplica)
+	return out
 }
 
 // detectDowns marks the peers silent for DownPeriod down and those silent

@@ -152,6 +152,7 @@ type Tracker struct {
 	superseded map[replica]time.Time // old replicas of restarted nodes: ignored
 	gens       []*delta              // delta generations, smallest first
 	clockset   []nodeClock           // clocks heard since the last sample
+	connects   uint64                // the broker's connection count at the last tick (pubsub.Reconnecter)
 	silent     int                   // ticks since the last heartbeat
 	sample     int                   // ticks until the next clock sample
 	stats      Stats

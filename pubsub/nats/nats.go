@@ -506,7 +506,7 @@ var _ pubsub.Reconnecter = (*Broker)(nil)
 // network call.
 func (b *Broker) Healthy(context.Context) error {
 	if b.ready.Load() == nil {
-		return fmt.Errorf("pubsub/nats: %w", ErrNotConnected)
+		return fmt.Errorf("node %q: %w", b.node, ErrNotConnected)
 	}
 	if b.local.Hello.Duplicate() {
 		return fmt.Errorf("pubsub/nats: node %q: %w", b.node, pubsub.ErrDuplicateNode)

@@ -421,7 +421,7 @@ var _ pubsub.Reconnecter = (*Broker)(nil)
 // call.
 func (b *Broker) Healthy(context.Context) error {
 	if b.conn.Load() == nil {
-		return fmt.Errorf("pubsub/redis: %w", ErrNotConnected)
+		return fmt.Errorf("node %q: %w", b.node, ErrNotConnected)
 	}
 	if b.local.Hello.Duplicate() {
 		return fmt.Errorf("pubsub/redis: node %q: %w", b.node, pubsub.ErrDuplicateNode)
