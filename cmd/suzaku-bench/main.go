@@ -246,6 +246,7 @@ func renderMain(args []string, stderr io.Writer) error {
 	in := fs.String("in", "", "the JSON report (required)")
 	out := fs.String("out", "docs/benchmarks.md", "the Markdown file to write")
 	script := fs.String("script", "scripts/bench.sh", "the command that produced the report, for the page")
+	peersFile := fs.String("peers", "docs/bench-peers.json", "peers' figures (measured data with source and date) for the Context section; none if the file is missing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -256,7 +257,11 @@ func renderMain(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, []byte(renderMarkdown(rep, *script)), 0o644); err != nil {
+	peers, err := readPeers(*peersFile)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, []byte(renderPage(rep, *script, peers, *peersFile)), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s\n", *out)

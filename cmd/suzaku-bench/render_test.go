@@ -91,3 +91,34 @@ func TestRenderFormat(t *testing.T) {
 	}
 	testutil.Equal(t, "fmtRatio(nil)", fmtRatio(nil), "—")
 }
+
+// TestRenderPeersFromData: the peers' figures come from the data file in
+// docs, with their source and date, and the page says they were not
+// measured in this run; without the file there is no Context section.
+func TestRenderPeersFromData(t *testing.T) {
+	t.Parallel()
+	const file = "../../docs/bench-peers.json"
+	peers, err := readPeers(file)
+	testutil.Success(t, err)
+	if peers == nil {
+		t.Fatalf("readPeers(%s) = nil: the repository's peers file is missing", file)
+	}
+	md := renderPage(sampleReport(), "scripts/bench.sh", peers, "docs/bench-peers.json")
+	for _, want := range []string{
+		"## Context\n",
+		"not measured in this run: peers measured on " + peers.Measured + " (from `docs/bench-peers.json`). " + peers.Source,
+		"| Phoenix 1.7.24 (Bandit 1.11 / Cowboy 2.13, OTP 25) | 31.6 (36–41 after 70 s) | 103–113 | 13–19 µs | 398–641 / 951–1,999 |",
+		"| Centrifugo v6.9.1 (default config) |",
+		"git log --oneline abc1234..HEAD -- transport channel wire pubsub",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("renderPage: missing %q", want)
+		}
+	}
+	if md := renderMarkdown(sampleReport(), "x"); strings.Contains(md, "## Context") || strings.Contains(md, "Centrifugo") {
+		t.Errorf("renderMarkdown without peers data shows peers:\n%s", md)
+	}
+	if p, err := readPeers(t.TempDir() + "/none.json"); p != nil || err != nil {
+		t.Errorf("readPeers(missing) = %v, %v; want nil, nil", p, err)
+	}
+}
