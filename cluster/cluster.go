@@ -12,6 +12,7 @@ import (
 	"github.com/suzaku-go/suzaku/presence"
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/stream"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // DefaultDownPeriod is the presence DownPeriod a [Cluster] gives its
@@ -53,6 +54,10 @@ type Config struct {
 	// crashed), instead of removing them at once. Default false: they
 	// leave at once.
 	KeepPresenceOnShutdown bool
+	// Hook receives the broker's telemetry events (the fan-out and time of
+	// each local delivery on the memory broker; the network adapters do
+	// not report yet). Nil costs nothing.
+	Hook telemetry.Hook
 	// Logger receives the broker's connection events and the parts'
 	// failures. Nil discards.
 	Logger *slog.Logger
@@ -90,7 +95,7 @@ func New(cfg Config) (*Cluster, error) {
 	if node == "" {
 		node = DefaultNode(cfg.Addr)
 	}
-	broker, kind, err := OpenBroker(cfg.Broker, node, log)
+	broker, kind, err := openBroker(cfg.Broker, node, log, cfg.Hook)
 	if err != nil {
 		return nil, err
 	}

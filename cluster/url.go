@@ -13,6 +13,7 @@ import (
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/pubsub/nats"
 	"github.com/suzaku-go/suzaku/pubsub/redis"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // DefaultReconnectWait is the longest wait between two attempts to reach
@@ -49,11 +50,16 @@ const (
 //
 // The broker logs its connection events on log (nil discards).
 func OpenBroker(rawURL, node string, log *slog.Logger) (pubsub.Broker, string, error) {
+	return openBroker(rawURL, node, log, nil)
+}
+
+// openBroker is OpenBroker with a telemetry hook for the broker.
+func openBroker(rawURL, node string, log *slog.Logger, hook telemetry.Hook) (pubsub.Broker, string, error) {
 	if node == "" {
 		return nil, "", fmt.Errorf("cluster: open broker %q: empty node name", redact(rawURL))
 	}
 	if rawURL == "" || rawURL == KindMemory {
-		return pubsub.NewMemory(pubsub.MemoryConfig{Node: node}), KindMemory, nil
+		return pubsub.NewMemory(pubsub.MemoryConfig{Node: node, Hook: hook}), KindMemory, nil
 	}
 	base, rawQuery, _ := strings.Cut(rawURL, "?")
 	q, err := url.ParseQuery(rawQuery)

@@ -20,6 +20,7 @@ import (
 	"github.com/suzaku-go/suzaku/cache"
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/cluster"
+	"github.com/suzaku-go/suzaku/dashboard"
 	"github.com/suzaku-go/suzaku/health"
 	"github.com/suzaku-go/suzaku/metrics"
 	"github.com/suzaku-go/suzaku/presence"
@@ -34,6 +35,8 @@ type config struct {
 	broker, node         string        // cluster.Config.Broker and Node
 	drainDelay           time.Duration // suzaku.Config.DrainDelay
 	h2c                  bool          // suzaku.Config.H2C
+	dashboardPassword    string        // the live dashboard at /ops/ for user ops; empty: none
+	pprof                bool          // profiling under the dashboard
 }
 
 // app is the chat server: a suzaku.Server and what its handlers share.
@@ -90,7 +93,7 @@ func (a *app) build(cfg config) error {
 	if a.metrics, err = metrics.New(metrics.Config{}); err != nil {
 		return err
 	}
-	if a.cluster, err = cluster.New(cluster.Config{Broker: cfg.broker, Node: cfg.node, Addr: cfg.addr, Logger: a.log}); err != nil {
+	if a.cluster, err = cluster.New(cluster.Config{Broker: cfg.broker, Node: cfg.node, Addr: cfg.addr, Logger: a.log, Hook: a.metrics}); err != nil {
 		return err
 	}
 	a.presence = a.cluster.Presence()
@@ -118,6 +121,19 @@ func (a *app) build(cfg config) error {
 	}
 	mux.Handle("/", spa)
 	mux.Handle("GET /metrics", a.metrics)
+	services := []suzaku.Service{a.cluster}
+	if cfg.dashboardPassword != "" {
+		d, err := dashboard.New(dashboard.Config{
+			Authorize: dashboard.BasicAuth("ops", cfg.dashboardPassword),
+			Metrics:   a.metrics, Broker: a.cluster.Broker(), Node: a.cluster.Node(), Presence: a.cluster.Presence(),
+			Profiling: cfg.pprof, Logger: a.log,
+		})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/ops/", http.StripPrefix("/ops", d))
+		services = append(services, d)
+	}
 	probe := health.New(health.Config{Logger: a.log})
 	probe.Mount(mux)
 	a.Server, err = suzaku.New(suzaku.Config{
@@ -125,7 +141,7 @@ func (a *app) build(cfg config) error {
 		Handler:    api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
 		Socket:     a.socket,
 		LongPoll:   transport.LongPollConfig{Secret: derive(secret, "longpoll")},
-		Services:   []suzaku.Service{a.cluster},
+		Services:   services,
 		Logger:     a.log,
 		DrainDelay: cfg.drainDelay,
 		H2C:        cfg.h2c,

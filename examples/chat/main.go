@@ -68,6 +68,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.StringVar(&cfg.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
 	fs.BoolVar(&cfg.h2c, "h2c", true, "also serve HTTP/2 without TLS (prior knowledge) to a proxy that speaks it; browsers use HTTP/1.1 or TLS")
 	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
+	fs.StringVar(&cfg.dashboardPassword, "dashboard-password", "", "serve the live dashboard at /ops/ to user ops with this password (empty: no dashboard)")
+	fs.BoolVar(&cfg.pprof, "pprof", false, "serve net/http/pprof and runtime figures under the dashboard, /ops/debug/pprof/ (needs -dashboard-password)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	jsonLogs := fs.Bool("log-json", false, "log JSON lines instead of text")
 	set, err := flagenv.Parse(fs, args, "SUZAKU_", lookup)
@@ -76,6 +78,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return cfg, nil, set.Invalid("addr", err)
+	}
+	if cfg.pprof && cfg.dashboardPassword == "" {
+		return cfg, nil, set.Invalid("pprof", errors.New("profiling is served behind the dashboard's protection: set -dashboard-password"))
 	}
 	if cfg.drainDelay < 0 {
 		return cfg, nil, set.Invalid("drain-delay", errors.New("negative"))

@@ -13,6 +13,7 @@ import (
 	"github.com/suzaku-go/suzaku"
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/cluster"
+	"github.com/suzaku-go/suzaku/dashboard"
 	"github.com/suzaku-go/suzaku/health"
 	"github.com/suzaku-go/suzaku/metrics"
 	"github.com/suzaku-go/suzaku/presence"
@@ -36,8 +37,11 @@ type options struct {
 	node   string // node name; empty means cluster.DefaultNode(addr)
 
 	drainDelay time.Duration // suzaku.Config.DrainDelay
-	pprof      bool          // serve /debug/pprof/
-	secret     string        // shared by the nodes: signs LongPoll tokens; empty means devSecret
+	// dashboardPassword, when set, serves the live dashboard at /ops/ to
+	// the Basic credentials ops:dashboardPassword.
+	dashboardPassword string
+	pprof             bool   // profiling under the dashboard (/ops/debug/pprof/)
+	secret            string // shared by the nodes: signs LongPoll tokens; empty means devSecret
 }
 
 // devSecret signs LongPoll session tokens when no secret is given, so that
@@ -45,11 +49,11 @@ type options struct {
 const devSecret = "suzaku-conformance-dev-secret-do-not-deploy"
 
 func newApp(opts options, log *slog.Logger) (*app, error) {
-	c, err := cluster.New(cluster.Config{Broker: opts.broker, Node: opts.node, Addr: opts.addr, Logger: log})
+	m, err := metrics.New(metrics.Config{})
 	if err != nil {
 		return nil, err
 	}
-	m, err := metrics.New(metrics.Config{})
+	c, err := cluster.New(cluster.Config{Broker: opts.broker, Node: opts.node, Addr: opts.addr, Logger: log, Hook: m})
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +91,19 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 	})
 	a.mux.HandleFunc("POST /api/broadcast", a.broadcast)
 	a.mux.HandleFunc("POST /api/disconnect", a.disconnect)
+	services := []suzaku.Service{c}
+	if opts.dashboardPassword != "" {
+		d, err := dashboard.New(dashboard.Config{
+			Authorize: dashboard.BasicAuth("ops", opts.dashboardPassword),
+			Metrics:   m, Broker: broker, Node: c.Node(), Presence: tracker,
+			Profiling: opts.pprof, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.mux.Handle("/ops/", http.StripPrefix("/ops", d))
+		services = append(services, d)
+	}
 	a.Server, err = suzaku.New(suzaku.Config{
 		Handler: a.mux,
 		Socket:  a.socket,
@@ -94,7 +111,7 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 		// 127.0.0.x, and e2e tests open many LongPoll sessions.
 		WebSocket:  transport.WebSocketConfig{InsecureSkipOriginCheck: true, MaxConns: -1, MaxConnsPerIP: -1},
 		LongPoll:   transport.LongPollConfig{MaxSessions: -1, MaxSessionsPerIP: -1, Secret: []byte(cmp.Or(opts.secret, devSecret))},
-		Services:   []suzaku.Service{c},
+		Services:   services,
 		Logger:     log,
 		DrainDelay: opts.drainDelay,
 	})

@@ -22,7 +22,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,7 +57,8 @@ func parseOptions(args []string, lookup func(string) (string, bool), out io.Writ
 	fs.StringVar(&opts.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
 	fs.StringVar(&opts.secret, "secret", "", "secret the nodes share to sign LongPoll sessions, 32 bytes or more (empty: a development secret)")
 	fs.DurationVar(&opts.drainDelay, "drain-delay", time.Second, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
-	fs.BoolVar(&opts.pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ (for profiling load tests)")
+	fs.StringVar(&opts.dashboardPassword, "dashboard-password", "", "serve the live dashboard at /ops/ to user ops with this password (empty: no dashboard)")
+	fs.BoolVar(&opts.pprof, "pprof", false, "serve net/http/pprof and runtime figures under the dashboard, /ops/debug/pprof/ (needs -dashboard-password)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	jsonLogs := fs.Bool("log-json", false, "log JSON lines instead of text")
 	set, err := flagenv.Parse(fs, args, "SUZAKU_", lookup)
@@ -67,6 +67,9 @@ func parseOptions(args []string, lookup func(string) (string, bool), out io.Writ
 	}
 	if _, _, err := net.SplitHostPort(opts.addr); err != nil {
 		return opts, nil, set.Invalid("addr", err)
+	}
+	if opts.pprof && opts.dashboardPassword == "" {
+		return opts, nil, set.Invalid("pprof", errors.New("profiling is served behind the dashboard's protection: set -dashboard-password"))
 	}
 	if opts.drainDelay < 0 {
 		return opts, nil, set.Invalid("drain-delay", errors.New("negative"))
@@ -88,10 +91,6 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	app, err := newApp(opts, log)
 	if err != nil {
 		return err
-	}
-	if opts.pprof {
-		app.mux.HandleFunc("/debug/pprof/", pprof.Index)
-		app.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {

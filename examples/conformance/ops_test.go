@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -101,3 +104,34 @@ func TestConformanceSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestConformanceDashboardMount(t *testing.T) {
+	t.Parallel()
+	a, err := newApp(options{dashboardPassword: "pw-for-tests", pprof: true}, discardLog())
+	testutil.Success(t, err)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	for _, tt := range []struct {
+		path, pass string
+		want       int
+	}{
+		{"/ops/", "", 401}, {"/ops/", "wrong", 401}, {"/ops/", "pw-for-tests", 200},
+		{"/ops/debug/pprof/", "", 401}, {"/ops/debug/pprof/", "pw-for-tests", 200},
+		{"/debug/pprof/", "", 404},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+		if tt.pass != "" {
+			req.SetBasicAuth("ops", tt.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		testutil.Success(t, err)
+		resp.Body.Close()
+		testutil.Equal(t, "GET "+tt.path+" with "+tt.pass, resp.StatusCode, tt.want)
+	}
+	_, _, err = parseOptions([]string{"-pprof"}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-pprof") {
+		t.Errorf("-pprof without a dashboard password: %v, want an error naming -pprof", err)
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
