@@ -48,11 +48,6 @@ func (in newMsg) Validate() error {
 	return nil
 }
 
-// typing is the payload of "typing".
-type typing struct {
-	Typing bool `json:"typing"`
-}
-
 var roomEvents = channel.Events[*roomChannel]{
 	"new_msg": channel.On((*roomChannel).newMsg),
 	"typing":  channel.On((*roomChannel).typing),
@@ -91,7 +86,7 @@ func (r *roomChannel) newMsg(ctx context.Context, ch *channel.Channel, in newMsg
 	return map[string]Message{"message": m}, nil
 }
 
-func (r *roomChannel) typing(ctx context.Context, ch *channel.Channel, in typing) (struct{}, error) {
+func (r *roomChannel) typing(ctx context.Context, ch *channel.Channel, in struct{ Typing bool }) (struct{}, error) {
 	return struct{}{}, ch.BroadcastFrom(ctx, "typing", map[string]any{"user": r.user, "typing": in.Typing})
 }
 
