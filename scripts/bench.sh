@@ -19,7 +19,14 @@
 #   BENCH_FANOUT_RATE       10      broadcasts/s (not scaled)
 #   BENCH_FANOUT_DURATION   30      seconds
 #   BENCH_PAYLOAD           100     bytes per broadcast payload
-#   BENCH_SCENARIO          all     or memory, connect, broadcast, fanout, slow
+#   BENCH_STORM_CONNS       15000   joined clients dropped at once, reconnecting
+#   BENCH_PRESENCE_CONNS    5000    clients joining one presence topic
+#   BENCH_LONGPOLL_CONNS    2000    LongPoll clients on one topic
+#   BENCH_MIXED_CONNS       10000   connections × 3 topics pushing once a second
+#   BENCH_MIXED_DURATION    20      seconds
+#   BENCH_RAW_SERIAL        0       1: also measure raw with one writer (raw-serial)
+#   BENCH_SCENARIO          all     or memory, connect, broadcast, fanout, slow, storm,
+#                                   presence, longpoll, mixed, or a comma-separated list
 #   BENCH_OUT               docs/benchmarks.md
 #   BENCH_JSON              where to keep the JSON report (default: a temporary file)
 #   BENCH_EXTRA             more flags for suzaku-bench compare
@@ -40,6 +47,11 @@ BROADCAST_CONNS=$(scaled "${BENCH_BROADCAST_CONNS:-10000}")
 FANOUT_CONNS=$(scaled "${BENCH_FANOUT_CONNS:-10000}")
 SLOW_CONNS=$(scaled "${BENCH_SLOW_CONNS:-5000}")
 FANOUT_DURATION=$(scaled "${BENCH_FANOUT_DURATION:-30}" 3)
+STORM_CONNS=$(scaled "${BENCH_STORM_CONNS:-15000}")
+PRESENCE_CONNS=$(scaled "${BENCH_PRESENCE_CONNS:-5000}")
+LONGPOLL_CONNS=$(scaled "${BENCH_LONGPOLL_CONNS:-2000}")
+MIXED_CONNS=$(scaled "${BENCH_MIXED_CONNS:-10000}")
+MIXED_DURATION=$(scaled "${BENCH_MIXED_DURATION:-20}" 3)
 SLOW_CLIENTS=${BENCH_SLOW_CLIENTS:-10}
 ROUNDS=${BENCH_ROUNDS:-20}
 RATE=${BENCH_FANOUT_RATE:-10}
@@ -92,6 +104,11 @@ start suzaku "$tmp/conformance" -addr "${BENCH_SUZAKU_ADDR:-127.0.0.1:0}"
 SUZAKU_URL=$URL SUZAKU_PID=$PID
 start raw "$tmp/suzaku-bench" rawserver -addr "${BENCH_RAW_ADDR:-127.0.0.1:0}"
 RAW_URL=$URL RAW_PID=$PID
+serial_target=()
+if [ "${BENCH_RAW_SERIAL:-0}" = 1 ]; then
+	start raw-serial "$tmp/suzaku-bench" rawserver -writers 1 -addr "${BENCH_RAW_SERIAL_ADDR:-127.0.0.1:0}"
+	serial_target=(--target "raw-serial=$URL,pid=$PID")
+fi
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
@@ -121,8 +138,10 @@ status=0
 # shellcheck disable=SC2086 # BENCH_EXTRA is a list of flags
 "$tmp/suzaku-bench" compare --scenario "$SCENARIO" \
 	--target "suzaku=$SUZAKU_URL,pid=$SUZAKU_PID" \
-	--target "raw=$RAW_URL,pid=$RAW_PID" \
+	--target "raw=$RAW_URL,pid=$RAW_PID" "${serial_target[@]}" \
 	--memory-conns "$MEMORY_CONNS" --connect-conns "$CONNECT_CONNS" \
+	--storm-conns "$STORM_CONNS" --presence-conns "$PRESENCE_CONNS" \
+	--longpoll-conns "$LONGPOLL_CONNS" --mixed-conns "$MIXED_CONNS" --mixed-duration "${MIXED_DURATION}s" \
 	--broadcast-conns "$BROADCAST_CONNS" --fanout-conns "$FANOUT_CONNS" \
 	--slow-conns "$SLOW_CONNS" --slow-clients "$SLOW_CLIENTS" \
 	--rounds "$ROUNDS" --rate "$RATE" --duration "${FANOUT_DURATION}s" --payload "$PAYLOAD" \

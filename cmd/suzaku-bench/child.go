@@ -51,6 +51,15 @@ type child struct {
 	resume   chan struct{} // closed: slow connections read again
 	resumeMu sync.Once
 	hbRef    atomic.Int64
+
+	// The scenarios of their own files: the last connect's spec (storm.go),
+	// reply latencies of pushes (mixed.go), LongPoll clients (longpoll.go),
+	// presence samples (presence.go).
+	lastSpec  atomic.Pointer[connectSpec]
+	pushLat   atomic.Pointer[atomicHist]
+	pushReply atomic.Int64
+	lpLive    atomic.Int64
+	lp        lpState
 }
 
 // benchConn is one client connection.
@@ -71,6 +80,10 @@ type benchConn struct {
 	// counted is the round table that expects this connection's
 	// deliveries, if any.
 	counted atomic.Pointer[roundTable]
+	// bytes counts the payload bytes read; pres, for a presence sample,
+	// holds the list as phoenix.js's Presence would (presence.go).
+	bytes atomic.Int64
+	pres  *presenceList
 }
 
 // roundTable counts the deliveries of rounds base..base+len(rs)-1.
@@ -175,6 +188,14 @@ func (ch *child) handle(ctx context.Context, c command) event {
 	case opClose:
 		ch.shutdown()
 		return event{}
+	case opPush:
+		return ch.push(ctx, c)
+	case opStorm:
+		return ch.storm(ctx, c)
+	case opLongPoll:
+		return ch.longPoll(ctx, c)
+	case opPresence:
+		return ch.presenceStatus(c)
 	}
 	return event{Err: fmt.Sprintf("unknown op %q", c.Op)}
 }
@@ -196,17 +217,8 @@ func (ch *child) connect(ctx context.Context, spec connectSpec) (*connectReport,
 	if spec.Timeout <= 0 {
 		spec.Timeout = Duration(30 * time.Second)
 	}
-	dialer := net.Dialer{
-		Timeout: time.Duration(spec.Timeout),
-		Control: func(network, address string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) { serr = setDialSockopts(fd, spec.RcvBuf) })
-			return errors.Join(err, serr)
-		},
-	}
-	if local != nil {
-		dialer.LocalAddr = &net.TCPAddr{IP: local}
-	}
+	ch.lastSpec.Store(&spec)
+	dialer := newDialer(spec, local)
 	var (
 		st                   connectState
 		tcp, upgrade, joinsH atomicHist
@@ -228,6 +240,7 @@ func (ch *child) connect(ctx context.Context, spec connectSpec) (*connectReport,
 		}
 	}()
 	workers := min(max(spec.Concurrency, 1), spec.N)
+	paceStart := time.Now()
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -235,7 +248,10 @@ func (ch *child) connect(ctx context.Context, spec connectSpec) (*connectReport,
 				if i >= spec.N || ctx.Err() != nil || ch.closing.Load() {
 					return
 				}
-				ch.open(ctx, &dialer, u, spec, spec.First+i, &st, &tcp, &upgrade, &joinsH)
+				if spec.Rate > 0 { // paced joins (presence.go)
+					time.Sleep(time.Until(paceStart.Add(time.Duration(float64(i) / spec.Rate * float64(time.Second)))))
+				}
+				ch.open(ctx, dialer, u, spec, spec.First+i, &st, &tcp, &upgrade, &joinsH)
 			}
 		})
 	}
@@ -245,6 +261,22 @@ func (ch *child) connect(ctx context.Context, spec connectSpec) (*connectReport,
 	rep.Errors, rep.Samples = st.errs.snapshot()
 	rep.RSS, _ = readRSS(os.Getpid())
 	return rep, nil
+}
+
+// newDialer dials from local (if set) with spec's timeout and options.
+func newDialer(spec connectSpec, local net.IP) *net.Dialer {
+	d := &net.Dialer{
+		Timeout: time.Duration(spec.Timeout),
+		Control: func(network, address string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) { serr = setDialSockopts(fd, spec.RcvBuf) })
+			return errors.Join(err, serr)
+		},
+	}
+	if local != nil {
+		d.LocalAddr = &net.TCPAddr{IP: local}
+	}
+	return d
 }
 
 // connectState counts a connect command's progress.
@@ -257,11 +289,13 @@ func (s *connectState) report() progressReport {
 	return progressReport{Connected: int(s.connected.Load()), Joined: int(s.joined.Load()), Failed: int(s.failed.Load())}
 }
 
-// open dials, upgrades and joins connection number idx.
-func (ch *child) open(ctx context.Context, d *net.Dialer, base *url.URL, spec connectSpec, idx int, st *connectState, tcp, upgrade, joins *atomicHist) {
+// open dials, upgrades and joins connection number idx. It returns the
+// stage that failed ("dial", "upgrade", "join"), or "" once joined.
+func (ch *child) open(ctx context.Context, d *net.Dialer, base *url.URL, spec connectSpec, idx int, st *connectState, tcp, upgrade, joins *atomicHist) (failed string) {
 	fail := func(stage string, err error) {
 		st.failed.Add(1)
 		st.errs.add(stage+": "+errKind(err), err)
+		failed = stage
 	}
 	t0 := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, time.Duration(spec.Timeout))
@@ -293,12 +327,15 @@ func (ch *child) open(ctx context.Context, d *net.Dialer, base *url.URL, spec co
 		br = bufio.NewReaderSize(nc, clientReadBuf)
 	}
 	c := &benchConn{nc: nc, br: br, idx: idx, slow: spec.Slow}
+	if spec.Sample > 0 && (idx-spec.First)%spec.Sample == 0 {
+		c.pres = newPresenceList(time.Now())
+	}
 	replies := make(chan string, len(spec.Topics))
 	ch.readers.Add(1)
 	go ch.readLoop(c, len(spec.Topics), replies)
 	var frames []byte
 	for i, t := range spec.Topics {
-		frames = appendClientFrame(frames, wsText, joinFrame(i+1, t))
+		frames = appendClientFrame(frames, wsText, joinFrame(i+1, expandTopic(t, idx-spec.First, spec.Group)))
 	}
 	if err := c.write(frames); err != nil {
 		nc.Close()
@@ -334,6 +371,7 @@ func (ch *child) open(ctx context.Context, d *net.Dialer, base *url.URL, spec co
 	if ch.closing.Load() {
 		nc.Close()
 	}
+	return ""
 }
 
 // write writes frames to the server, with a deadline.
@@ -356,6 +394,14 @@ func (ch *child) readLoop(c *benchConn, joins int, replies chan<- string) {
 			ch.ended(c, endKind(err))
 			return
 		}
+		c.bytes.Add(n)
+		if c.pres != nil && op == wsText {
+			if err := ch.readPresence(c, n, &joins, replies); err != nil {
+				ch.ended(c, endKind(err))
+				return
+			}
+			continue
+		}
 		switch op {
 		case wsText, wsBinary:
 			p, err := c.br.Peek(int(min(n, int64(c.br.Size()))))
@@ -368,6 +414,8 @@ func (ch *child) readLoop(c *benchConn, joins int, replies chan<- string) {
 			switch {
 			case kind == kindBroadcast && !c.slow:
 				ch.deliver(round, ts, now)
+			case kind == kindReply && isPushReply(p):
+				ch.pushReplied(p, now)
 			case kind == kindReply && joins > 0 && int64(len(p)) == n:
 				ref, status, err := parseReply(p)
 				if err == nil && ref != "" && ref[0] != 'h' {
@@ -486,6 +534,7 @@ func (ch *child) reset(base int64, rounds int) (expect int64) {
 			c.counted.Store(t)
 		}
 	}
+	expect += ch.lpLive.Load() // LongPoll clients read every broadcast too
 	t.expect.Store(expect)
 	t.initial = expect
 	ch.table.Store(t)

@@ -140,13 +140,18 @@ func benchMain(ctx context.Context, cmd string, args []string, stdout, stderr io
 	fs.IntVar(&o.SlowRcvBuf, "slow-rcvbuf", 4096, "slow: the slow clients' SO_RCVBUF, bytes")
 	fs.IntVar(&o.SlowFill, "slow-fill", 4<<20, "slow: bytes broadcast to the slow clients alone before the rounds (the kernel takes ≈ 2.8 MiB per loopback socket; the rest waits in the server)")
 	fs.DurationVar(&o.SlowHold, "slow-hold", 15*time.Second, "slow: how long the slow clients stay silent after the fill (at least), before they read again and tell whether the server closed them")
+	fs.IntVar(&o.StormConns, "storm-conns", 0, "storm: joined clients dropped and reconnecting (0: --conns)")
+	fs.IntVar(&o.PresenceConns, "presence-conns", 0, "presence: clients joining one presence topic (0: --conns)")
+	fs.IntVar(&o.LongPollConns, "longpoll-conns", 0, "longpoll: LongPoll clients (0: --conns)")
+	fs.IntVar(&o.MixedConns, "mixed-conns", 0, "mixed: connections × 3 topics (0: --conns)")
+	fs.DurationVar(&o.MixedDuration, "mixed-duration", 20*time.Second, "mixed: how long every connection pushes")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress on stderr")
 	server := fs.String("server", "http://127.0.0.1:4000", "the target's base URL (single-target subcommands)")
 	pid := fs.Int("pid", 0, "the target's process id, for its memory and CPU (single-target subcommands)")
 	name := fs.String("name", "suzaku", "the target's name in the report (single-target subcommands)")
 	var targets targetList
 	fs.Var(&targets, "target", "compare: NAME=URL[,pid=PID], repeated")
-	scenario := fs.String("scenario", "all", "compare: the scenario to run on every target")
+	scenario := fs.String("scenario", "all", "compare: the scenario (or comma-separated scenarios) to run on every target")
 	baseline := fs.String("baseline", "", `compare: the target the ratios divide by (default "raw" if present, else the last)`)
 	out := fs.String("out", "", "write the JSON report to this file (default: stdout)")
 	commit := fs.String("commit", "", "record this commit in the report")
@@ -171,11 +176,14 @@ func benchMain(ctx context.Context, cmd string, args []string, stdout, stderr io
 		}
 		targets = targetList{t}
 	}
-	list := []string{scn}
+	list := strings.Split(scn, ",")
 	if scn == "all" {
 		list = scenarios
-	} else if !slices.Contains(scenarios, scn) {
-		return fmt.Errorf("unknown scenario %q (want %s or all)", scn, strings.Join(scenarios, ", "))
+	}
+	for _, x := range list {
+		if !slices.Contains(scenarios, x) {
+			return fmt.Errorf("unknown scenario %q (want %s, a comma-separated list of them, or all)", x, strings.Join(scenarios, ", "))
+		}
 	}
 	base := *baseline
 	if cmd == "compare" && base == "" {

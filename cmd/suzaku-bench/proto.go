@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The coordinator drives its client processes with JSON lines: commands
 // on the child's stdin, events on its stdout. Every command is answered by
@@ -15,6 +18,11 @@ const (
 	opStats   = "stats"   // report deliveries so far
 	opDrain   = "drain"   // let non-reading clients read again; report how they ended
 	opClose   = "close"   // close every connection and exit
+	// The scenarios of their own files.
+	opPush     = "push"     // mixed.go: pushes with replies, pushSpec
+	opStorm    = "storm"    // storm.go: drop every connection, reconnect
+	opLongPoll = "longpoll" // longpoll.go: open LongPoll clients, lpSpec
+	opPresence = "presence" // presence.go: the presence samples' lists
 )
 
 // Events (event.Type).
@@ -31,6 +39,8 @@ type command struct {
 	Base    int64        `json:"base,omitempty"`   // reset: first round
 	Rounds  int          `json:"rounds,omitempty"` // reset: how many rounds
 	Wait    Duration     `json:"wait,omitempty"`   // drain: how long to read
+	// Spec is the argument of the ops of the scenarios' own files.
+	Spec json.RawMessage `json:"spec,omitempty"`
 }
 
 // connectSpec says which connections a child opens.
@@ -47,6 +57,12 @@ type connectSpec struct {
 	RcvBuf    int      `json:"rcvbuf,omitempty"`
 	Timeout   Duration `json:"timeout"` // for one connection's dial, upgrade and joins
 	Heartbeat Duration `json:"heartbeat"`
+	// Rate paces the joins, per second (0: as fast as Concurrency allows);
+	// every Sample-th connection keeps a presence list (presence.go).
+	Rate   float64 `json:"rate,omitempty"`
+	Sample int     `json:"sample,omitempty"`
+	// Group is the size of the groups of a topic with "{g}" (mixed.go).
+	Group int `json:"group,omitempty"`
 }
 
 type event struct {
@@ -58,6 +74,8 @@ type event struct {
 	Stats    *statsReport    `json:"stats,omitempty"`
 	Drain    *drainReport    `json:"drain,omitempty"`
 	Round    int64           `json:"round,omitempty"`
+	// Result is the answer of the ops of the scenarios' own files.
+	Result json.RawMessage `json:"result,omitempty"`
 
 	child int // set by the coordinator: which child sent it
 }

@@ -210,6 +210,14 @@ func scenarioShort(r *Report, scn string) string {
 			return fmt.Sprintf("fanout (%s deliveries/s offered)", thousands(t.Fanout.Offered))
 		case scn == "slow" && t.Slow != nil:
 			return fmt.Sprintf("slow (%d beside %s)", t.Slow.Slow, thousands(float64(t.Slow.Normal)))
+		case scn == "storm" && t.Storm != nil:
+			return t.Storm.short()
+		case scn == "presence" && t.Presence != nil && t.Presence.Samples > 0:
+			return t.Presence.short()
+		case scn == "longpoll" && t.LongPoll != nil && t.LongPoll.Joined > 0:
+			return t.LongPoll.short()
+		case scn == "mixed" && t.Mixed != nil:
+			return t.Mixed.short()
 		}
 	}
 	return scn
@@ -233,6 +241,14 @@ func scenarioTitle(r *Report, scn string) string {
 		case scn == "slow" && t.Slow != nil:
 			s := t.Slow
 			return fmt.Sprintf("slow: %s subscribers, then %d clients that stopped reading beside them (SO_RCVBUF %d, %s KiB sent to each first)", thousands(float64(s.Normal)), s.Slow, s.RcvBuf, thousands(float64(s.FillBytes>>10)))
+		case scn == "storm" && t.Storm != nil:
+			return t.Storm.title()
+		case scn == "presence" && t.Presence != nil && t.Presence.Samples > 0:
+			return t.Presence.title()
+		case scn == "longpoll" && t.LongPoll != nil && t.LongPoll.Joined > 0:
+			return t.LongPoll.title()
+		case scn == "mixed" && t.Mixed != nil:
+			return t.Mixed.title()
 		}
 	}
 	return scn
@@ -308,6 +324,7 @@ func renderPage(r *Report, script string, peers *peerData, peersFile string) str
 	b.WriteString(r.Command)
 	b.WriteString("\n```\n\nand renders this page from the JSON report with `suzaku-bench render`.\n\n## Method\n\n")
 	b.WriteString(methodText)
+	b.WriteString("\n\n" + stormMethod + "\n" + presenceMethod + "\n" + longPollMethod + "\n" + mixedMethod)
 	b.WriteString("\n\n## All figures\n")
 	for _, scn := range scenarios {
 		t := buildTable(r, scn, false)

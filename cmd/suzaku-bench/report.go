@@ -74,6 +74,11 @@ type TargetReport struct {
 	Broadcast *BroadcastResult `json:"broadcast,omitempty"`
 	Fanout    *FanoutResult    `json:"fanout,omitempty"`
 	Slow      *SlowResult      `json:"slow,omitempty"`
+	// The scenarios of their own files.
+	Storm    *StormResult    `json:"storm,omitempty"`
+	Presence *PresenceResult `json:"presence,omitempty"`
+	LongPoll *LongPollResult `json:"longpoll,omitempty"`
+	Mixed    *MixedResult    `json:"mixed,omitempty"`
 	// Notes lists what looked wrong: failed connections, lost deliveries,
 	// connections the server closed, rounds that timed out.
 	Notes []string `json:"notes,omitempty"`
@@ -322,6 +327,10 @@ func (t *TargetReport) Metrics() []Metric {
 		add("slow.rss_growth", "server RSS growth with slow clients", "MiB", "lower", float64(r.RSSGrowth)/1024, false)
 		add("slow.rss_with", "server RSS with slow clients", "MiB", "lower", float64(r.With.RSS)/1024, false)
 	}
+	t.Storm.metrics(add)
+	t.Presence.metrics(add)
+	t.LongPoll.metrics(add)
+	t.Mixed.metrics(add)
 	return m
 }
 

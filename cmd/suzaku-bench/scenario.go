@@ -37,6 +37,10 @@ type options struct {
 	SlowClients, SlowRcvBuf, SlowFill                                 int
 	SlowHold                                                          time.Duration
 	Quiet                                                             bool
+	// The scenarios of their own files (storm.go, presence.go,
+	// longpoll.go, mixed.go).
+	StormConns, PresenceConns, LongPollConns, MixedConns int
+	MixedDuration                                        time.Duration
 }
 
 func (o *options) conns(n int) int {
@@ -114,6 +118,11 @@ type runner struct {
 	*session
 	target Target
 	rep    *TargetReport
+	// For the next connectPhase: topic groups (mixed.go), joins per
+	// second and presence samples (presence.go).
+	groupSize int
+	joinRate  float64
+	sample    int
 }
 
 func (r *runner) label(scenario string) string { return r.target.Name + " " + scenario }
@@ -188,6 +197,7 @@ func (r *runner) connectPhase(ctx context.Context, scenario string, n, first int
 		specs[i] = connectSpec{
 			URL: r.wsURL(), Local: r.sourceIP(), First: at, N: k, Topics: topics,
 			Concurrency: r.opts.Concurrency, Timeout: Duration(r.opts.ConnTimeout),
+			Group: r.groupSize, Rate: r.joinRate / float64(procs), Sample: r.sample,
 		}
 		if slow {
 			specs[i].Slow, specs[i].RcvBuf = true, r.opts.SlowRcvBuf
@@ -560,7 +570,13 @@ func (r *runner) runFanout(ctx context.Context) error {
 	}
 	defer r.closePhase(ctx, fds0, cl)
 	r.waitIdle(ctx)
-	label := r.label("fanout")
+	return r.fanoutRounds(ctx, r.label("fanout"), cl, res, total)
+}
+
+// fanoutRounds broadcasts Rate per second for Duration (total
+// broadcasts) to the subscribers of cl, whatever their transport, and
+// fills res.
+func (r *runner) fanoutRounds(ctx context.Context, label string, cl *cluster, res *FanoutResult, total int) error {
 	if err := r.warmUp(ctx, label, cl); err != nil {
 		return err
 	}
@@ -743,7 +759,7 @@ func (r *runner) runSlow(ctx context.Context) error {
 
 // scenarios lists what "all" runs, in order: memory first, while the
 // server's heap holds nothing from earlier scenarios.
-var scenarios = []string{"memory", "connect", "broadcast", "fanout", "slow"}
+var scenarios = []string{"memory", "connect", "broadcast", "fanout", "slow", "storm", "presence", "longpoll", "mixed"}
 
 // run runs one scenario.
 func (r *runner) run(ctx context.Context, scenario string) error {
@@ -758,6 +774,14 @@ func (r *runner) run(ctx context.Context, scenario string) error {
 		return r.runFanout(ctx)
 	case "slow":
 		return r.runSlow(ctx)
+	case "storm":
+		return r.runStorm(ctx)
+	case "presence":
+		return r.runPresence(ctx)
+	case "longpoll":
+		return r.runLongPoll(ctx)
+	case "mixed":
+		return r.runMixed(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q (want %s or all)", scenario, strings.Join(scenarios, ", "))
 }
