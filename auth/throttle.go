@@ -108,6 +108,16 @@ func (t *Throttle) Allow(r *http.Request, account string) (retryAfter time.Durat
 	return 0, true
 }
 
+// Take takes one of key's tokens of the Account rate, for limits on
+// other costly actions (creating rooms, sending invitations): it reports
+// whether one was left, and if not, how long until there is.
+func (t *Throttle) Take(key string) (retryAfter time.Duration, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.take("a:"+key, t.account, t.now(), true)
+	return w, w == 0
+}
+
 // Failed takes one of account's tokens.
 func (t *Throttle) Failed(account string) {
 	t.mu.Lock()

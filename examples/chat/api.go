@@ -164,6 +164,12 @@ func (a *app) listRooms(ctx context.Context, r *http.Request) (json.RawMessage, 
 }
 
 func (a *app) createRoom(ctx context.Context, r *http.Request, in newRoom) (api.Result[Room], error) {
+	// Every room created makes every open SPA refetch the list: bounded
+	// per user (10 at once, then one every 10 s).
+	id, _ := auth.FromContext(ctx)
+	if wait, ok := a.roomRate.Take(id.Subject); !ok {
+		return api.Result[Room]{}, retryAfter(http.StatusTooManyRequests, wait, "too many rooms created: try again later")
+	}
 	room, err := a.store.CreateRoom(ctx, in.Name)
 	if errors.Is(err, ErrExists) {
 		return api.Result[Room]{}, api.Error(http.StatusConflict, "room_exists", "a room with that name exists")

@@ -47,7 +47,8 @@ type app struct {
 	auth      *auth.Revocable // tokens, revoked by logout (revoke.go)
 	gens      *cache.Memory   // token generations by user name
 	passwords *auth.Passwords
-	throttle  *auth.Throttle
+	throttle  *auth.Throttle // logins
+	roomRate  *auth.Throttle // room creations per user
 	socket    *channel.Socket
 	presence  *presence.Tracker
 	rooms     *cache.Memory // the room list, tagged "rooms"
@@ -88,6 +89,9 @@ func (a *app) build(cfg config) error {
 		return err
 	}
 	if a.throttle, err = auth.NewThrottle(auth.ThrottleConfig{}); err != nil {
+		return err
+	}
+	if a.roomRate, err = auth.NewThrottle(auth.ThrottleConfig{Account: auth.Rate{Burst: 10, Every: 10 * time.Second}}); err != nil {
 		return err
 	}
 	if a.metrics, err = metrics.New(metrics.Config{}); err != nil {

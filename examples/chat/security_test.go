@@ -84,3 +84,17 @@ func TestSecurityChatPasswordLength(t *testing.T) {
 	equal(t, "7 characters", resp.StatusCode, 422)
 	equal(t, "field", body["errors"].([]any)[0].(map[string]any)["field"], any("password"))
 }
+
+// TestSecurityChatRoomSpam limits room creations per user: each makes
+// every open SPA refetch the room list.
+func TestSecurityChatRoomSpam(t *testing.T) {
+	t.Parallel()
+	_, srv := testApp(t)
+	ann := signup(t, srv.URL, "ann")
+	for i := range 10 {
+		resp, _ := ann.do("POST", "/api/rooms", map[string]string{"name": fmt.Sprintf("r%d", i)})
+		equal(t, "create", resp.StatusCode, 201)
+	}
+	resp, _ := ann.do("POST", "/api/rooms", map[string]string{"name": "one-too-many"})
+	equal(t, "11th room at once", resp.StatusCode, 429)
+}
