@@ -94,7 +94,9 @@ func startNode(t *testing.T, broker, name string) *confNode {
 	return &confNode{name: name, http: "http://" + ln.Addr().String(), app: a}
 }
 
-func (n *confNode) ws() string { return "ws" + strings.TrimPrefix(n.http, "http") + "/socket/websocket" }
+func (n *confNode) ws() string {
+	return "ws" + strings.TrimPrefix(n.http, "http") + "/socket/websocket"
+}
 
 func (n *confNode) post(t *testing.T, path string, body any) {
 	t.Helper()
