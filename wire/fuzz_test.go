@@ -152,6 +152,13 @@ func refV2Server(data []byte) (m wire.Message, ok, sure bool) {
 		return m, true, true
 	}
 	m.Kind = wire.KindReply
+	return refReply(m)
+}
+
+// refReply unwraps the reply payload of m with encoding/json: status
+// (string or null) and response, both required. sure is false for a
+// payload with escapes, whose keys encoding/json unescapes.
+func refReply(m wire.Message) (_ wire.Message, ok, sure bool) {
 	if bytes.IndexByte(m.Payload, '\\') >= 0 {
 		return m, false, false
 	}
@@ -174,6 +181,24 @@ func refV2Server(data []byte) (m wire.Message, ok, sure bool) {
 		return m, false, true
 	}
 	m.Payload = []byte(response)
+	return m, true, true
+}
+
+// refV1Server decodes a server frame with encoding/json, by the rules
+// V1.DecodeServer documents (join_ref ignored).
+func refV1Server(data []byte) (m wire.Message, ok, sure bool) {
+	m, ok = refV1(data)
+	if !ok {
+		return m, false, true
+	}
+	m.JoinRef = ""
+	switch {
+	case m.Event == "phx_reply":
+		m.Kind = wire.KindReply
+		return refReply(m)
+	case m.Ref == "":
+		m.Kind = wire.KindBroadcast
+	}
 	return m, true, true
 }
 
@@ -277,6 +302,15 @@ func FuzzV1DecodeServer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, isBinary bool) {
 		in := fuzzFrame(data, isBinary)
 		m, err := wire.V1{}.DecodeServer(in)
+		if !isBinary {
+			want, ok, sure := refV1Server(data)
+			switch {
+			case sure && ok != (err == nil):
+				t.Fatalf("DecodeServer(%q) error = %v, encoding/json reference accepts: %v", data, err, ok)
+			case sure && ok && !reflect.DeepEqual(m, want):
+				t.Fatalf("DecodeServer(%q) = %#v, encoding/json reference %#v", data, m, want)
+			}
+		}
 		if err != nil {
 			checkDecodeError(t, err)
 			return
