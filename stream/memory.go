@@ -24,7 +24,7 @@ const (
 // frame it caches for delivery): the Message struct with its memo, the
 // ring slot and the frame's framing, in bytes. BenchmarkStreamMemory
 // measures the real figure.
-const MessageOverhead = 256
+const MessageOverhead = 352
 
 // MemoryConfig configures a [Memory] store.
 type MemoryConfig struct {

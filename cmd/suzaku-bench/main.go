@@ -24,6 +24,7 @@ const usage = `suzaku-bench: load tests for Phoenix-Channels-compatible servers 
 usage:
   suzaku-bench memory|connect|broadcast|fanout|slow|all --server URL --pid PID [flags]
   suzaku-bench compare --target NAME=URL,pid=PID --target NAME=URL,pid=PID [--scenario all] [flags]
+  suzaku-bench stream-storm --server URL --pid PID [--conns 5000 --messages 100]
   suzaku-bench render --in results.json [--out docs/benchmarks.md]
   suzaku-bench rawserver [-addr 127.0.0.1:4100]
 
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return rawServerMain(ctx, args, stdout)
 	case "render":
 		return renderMain(args, stderr)
+	case "stream-storm":
+		return streamStormMain(ctx, args, stdout, stderr) // streamstorm.go
 	case "compare":
 		return benchMain(ctx, cmd, args, stdout, stderr)
 	case "all":
