@@ -17,6 +17,15 @@ before(async () => {
 })
 after(async () => browser?.close())
 
+test("assets are served precompressed", async () => {
+  const html = await (await fetch(APP_URL)).text()
+  const js = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1]
+  assert.ok(js, "no script in index.html")
+  const res = await fetch(APP_URL + js, { headers: { "Accept-Encoding": "br" } })
+  await res.arrayBuffer()
+  assert.equal(res.headers.get("content-encoding"), "br")
+})
+
 async function user(name) {
   const page = await (await browser.newContext()).newPage()
   await page.goto(APP_URL)
