@@ -18,7 +18,7 @@ func TestDependencyRules(t *testing.T) {
 		"wire":                 {"internal/jsonstr"},
 		"telemetry":            {},
 		"health":               {},
-		"dashboard":            {"channel", "transport", "metrics", "presence", "pubsub", "stream", "wire", "telemetry", "internal/clientip", "internal/closecode", "github.com/gobwas/", "github.com/prometheus/", "github.com/beorn7/perks/", "github.com/cespare/xxhash/", "github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/"},
+		"dashboard":            {"channel", "transport", "metrics", "presence", "pubsub", "stream", "wire", "internal/jsonstr", "telemetry", "internal/clientip", "internal/closecode", "github.com/gobwas/", "github.com/prometheus/", "github.com/beorn7/perks/", "github.com/cespare/xxhash/", "github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/"},
 		"metrics":              {"telemetry", "github.com/prometheus/", "github.com/beorn7/perks/", "github.com/cespare/xxhash/", "github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/"},
 		"token":                {},
 		"pubsub":               {"telemetry"},
