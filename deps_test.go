@@ -54,6 +54,11 @@ func TestDependencyRules(t *testing.T) {
 	}
 }
 
+// leaves are internal packages that import only the standard library and
+// that wire builds on: like the standard library, anyone may depend on
+// them, so that a new row allowing wire need not list them.
+var leaves = map[string]bool{module + "/internal/jsonstr": true}
+
 // TestDependencyAdapters keeps the broker clients in their adapters: a
 // memory-only user links no Redis or NATS code. Package cluster, which
 // opens any broker from a URL, is the one exception (ADR 2).
@@ -79,6 +84,9 @@ func TestDependencyAdapters(t *testing.T) {
 }
 
 func ok(dep string, allowed []string) bool {
+	if leaves[dep] {
+		return true
+	}
 	for _, a := range allowed {
 		if strings.Contains(a, ".") { // an external module prefix
 			if strings.HasPrefix(dep, a) {
@@ -91,4 +99,21 @@ func ok(dep string, allowed []string) bool {
 		}
 	}
 	return false
+}
+
+// TestDependencyLeaves keeps the leaves leaves: they import only the
+// standard library.
+func TestDependencyLeaves(t *testing.T) {
+	t.Parallel()
+	for leaf := range leaves {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", leaf).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", leaf, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep != leaf {
+				t.Errorf("%s depends on %s: a leaf imports only the standard library", leaf, dep)
+			}
+		}
+	}
 }
