@@ -549,6 +549,7 @@ func (ch *child) stats() *statsReport {
 		Stray:      t.stray.Load(),
 		Latency:    t.lat.snapshot(),
 		Rounds:     make([]roundStats, len(t.rs)),
+		Heartbeats: ch.hbRef.Load(),
 	}
 	for i := range t.rs {
 		r := &t.rs[i]

@@ -115,6 +115,9 @@ type statsReport struct {
 	// by close code ("eof" when there was no close frame).
 	Closed map[string]int `json:"closed,omitempty"`
 	Errors map[string]int `json:"errors,omitempty"`
+	// Heartbeats is how many heartbeats the child has sent since it
+	// started, so that a server's frame counters can be checked exactly.
+	Heartbeats int64 `json:"heartbeats,omitempty"`
 }
 
 // roundStats is one round as one child saw it. Times are Unix

@@ -473,11 +473,16 @@ func (r *runner) warmUp(ctx context.Context, label string, main *cluster, others
 // noteStats records the connections the server closed and client errors.
 func (r *runner) noteStats(label string, sts []*statsReport) {
 	var closed, errs map[string]int
+	var heartbeats int64
 	for _, s := range sts {
 		if s != nil {
 			closed = mergeCounts(closed, s.Closed)
 			errs = mergeCounts(errs, s.Errors)
+			heartbeats += s.Heartbeats
 		}
+	}
+	if heartbeats > 0 {
+		r.note("%s: the clients sent %d heartbeats", label, heartbeats)
 	}
 	if len(closed) > 0 {
 		r.note("%s: the server closed connections: %s", label, formatCounts(closed))
