@@ -38,7 +38,7 @@ func start(t *testing.T, c *cluster.Cluster) (stop func()) {
 	return stop
 }
 
-func newCluster(t *testing.T, url, node string) *cluster.Cluster {
+func newCluster(t testing.TB, url, node string) *cluster.Cluster {
 	t.Helper()
 	c, err := cluster.New(cluster.Config{Broker: url, Node: node})
 	testutil.Success(t, err)

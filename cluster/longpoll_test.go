@@ -48,7 +48,7 @@ type lpNode struct {
 	stop   func()
 }
 
-func startLPNode(t *testing.T, brokerURL, name string, lpCfg transport.LongPollConfig) *lpNode {
+func startLPNode(t testing.TB, brokerURL, name string, lpCfg transport.LongPollConfig) *lpNode {
 	t.Helper()
 	c := newCluster(t, brokerURL, name)
 	router := &channel.Router{}
@@ -56,6 +56,7 @@ func startLPNode(t *testing.T, brokerURL, name string, lpCfg transport.LongPollC
 	socket, err := channel.NewSocket(channel.Config{
 		Router:  router,
 		Broker:  c.Broker(),
+		Limits:  channel.GenerousLimits(), // the benchmark pushes faster than a person
 		Connect: func(context.Context, *channel.ConnectInfo) (any, error) { return struct{}{}, nil },
 	})
 	testutil.Success(t, err)
@@ -97,7 +98,7 @@ type lpAnswer struct {
 
 // lpClient is a LongPoll client that sends each request to the next node.
 type lpClient struct {
-	t     *testing.T
+	t     testing.TB
 	nodes []*lpNode
 	next  int
 	token string
