@@ -25,7 +25,7 @@ import (
 // broker (a real Redis, then a real NATS server), with users on either
 // node: room lists invalidated and pushed across nodes, messages,
 // presence and typing across nodes, and a logout on one node that closes
-// the user's tabs on both.
+// the user's tabs on both and revokes their token on both.
 func TestChatCluster(t *testing.T) {
 	t.Parallel()
 	run := strconv.FormatUint(rand.Uint64(), 36)
@@ -129,6 +129,14 @@ func TestChatCluster(t *testing.T) {
 					return nil
 				})
 			}
+			// The token is revoked on both nodes: a had cached ann's token
+			// generation; the logout on b dropped it there too.
+			chatEventually(t, func() error {
+				if resp, _ := ann.withBase(a).do("GET", "/api/rooms", nil); resp.StatusCode != 401 {
+					return fmt.Errorf("ann's old token on a: %d, want 401", resp.StatusCode)
+				}
+				return nil
+			})
 		})
 	}
 }
