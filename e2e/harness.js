@@ -152,18 +152,20 @@ export class App {
   }
 }
 
-// startApp builds (once) and starts the app on a free port, waits for the
-// "listening on http://ADDR" line and returns an App. args are extra
-// command-line arguments (-broker, -node).
-export async function startApp({ name = "app", readyTimeoutMs = 60000, args = [] } = {}) {
+// startApp builds (once) and starts the app on a free port (or on port),
+// waits for the "listening on http://ADDR" line and returns an App. args are
+// extra command-line arguments (a cluster node's -broker and -node), env
+// extra environment variables.
+export async function startApp({ name = "app", readyTimeoutMs = 60000, args = [], env = {}, port = 0 } = {}) {
   const bin = buildApp()
-  const port = await freePort()
+  if (!port) port = await freePort()
   const logDir = process.env.SUZAKU_E2E_LOGS || path.join(e2eDir, "artifacts")
   mkdirSync(logDir, { recursive: true })
   const logPath = path.join(logDir, `${name}-${port}.log`)
-  const logStream = createWriteStream(logPath)
+  const logStream = createWriteStream(logPath, { flags: "a" }) // a restarted node appends
   const proc = spawn(bin, ["-addr", `127.0.0.1:${port}`, ...args], {
     cwd: repoRoot,
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   })
   proc.stderr.pipe(logStream, { end: false })
