@@ -167,9 +167,7 @@ for (const kind of BROKERS) {
       })
     }
 
-    // todo until LongPoll works without sticky sessions (a request that
-    // reaches a node other than the session's is forwarded to it).
-    test("[longpoll] behind a round-robin proxy (no sticky sessions): one session's requests reach every node and it works", { todo: "LongPoll without sticky sessions is not in the engine yet" }, async (t) => {
+    test("[longpoll] behind a round-robin proxy (no sticky sessions): one session's requests reach every node and it works", async (t) => {
       const open = sessions(t)
       const proxy = h.c.proxy
       const topic = room()

@@ -8,7 +8,7 @@
 //
 //   const p = await RoundRobinProxy.start(["127.0.0.1:4001", "127.0.0.1:4002"])
 //   p.url            // http://127.0.0.1:PORT
-//   p.routes         // [{backend, method, path, query, upgrade}] in arrival order
+//   p.routes         // [{backend, method, path, query, upgrade, at}], at: arrival time
 //   await p.close()
 
 import http from "node:http"
@@ -70,12 +70,14 @@ export class RoundRobinProxy {
     s.once("close", () => this.sockets.delete(s))
   }
 
-  #record(backend, req, upgrade) {
+  // #record notes where req went; at is when it arrived.
+  #record(backend, req, upgrade, at) {
     const u = new URL(req.url, "http://proxy")
-    this.routes.push({ backend, method: req.method, path: u.pathname, query: u.searchParams, upgrade, at: Date.now() })
+    this.routes.push({ backend, method: req.method, path: u.pathname, query: u.searchParams, upgrade, at })
   }
 
   async #request(req, res) {
+    const at = Date.now()
     let body
     try {
       body = await readBody(req)
@@ -95,7 +97,7 @@ export class RoundRobinProxy {
       if (res.destroyed) return
       const r = await forward(backend, req, headers, body, (out) => { upstream = out })
       if (r.refused) continue
-      this.#record(backend, req, false)
+      this.#record(backend, req, false, at)
       if (r.error) {
         if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" })
         res.end(`proxy: ${backend}: ${r.error.message}`)
@@ -112,12 +114,13 @@ export class RoundRobinProxy {
   }
 
   async #upgrade(req, client, head) {
+    const at = Date.now()
     client.on("error", () => {})
     for (const backend of this.#order()) {
       const up = await dial(backend)
       if (!up) continue
       this.#track(up)
-      this.#record(backend, req, true)
+      this.#record(backend, req, true, at)
       up.on("error", () => client.destroy())
       client.on("error", () => up.destroy())
       up.once("close", () => client.destroy())
