@@ -89,7 +89,7 @@ func TestChannelProtocolRows(t *testing.T) {
 			c.send("1", "1", "room:a", "phx_join", map[string]any{})
 			c.read()
 			c.send("0", "12", "room:a", "phx_leave", map[string]any{})
-			c.expectNothing()
+			c.expectNothing("room:a")
 		}},
 		{"leave not joined", func(c *client) {
 			c.send("4", "12", "room:a", "phx_leave", map[string]any{})
@@ -132,7 +132,7 @@ func TestChannelProtocolRows(t *testing.T) {
 			c.send("1", "1", "room:a", "phx_join", map[string]any{})
 			c.read()
 			c.send("1", "7", "room:a", "broadcast_from", map[string]any{"a": 1})
-			c.expectNothing()
+			c.expectNothing("room:a")
 		}},
 		{"async reply", func(c *client) {
 			c.send("1", "1", "room:a", "phx_join", map[string]any{})
@@ -144,7 +144,7 @@ func TestChannelProtocolRows(t *testing.T) {
 			c.send("1", "1", "room:a", "phx_join", map[string]any{})
 			c.read()
 			c.send("1", "8", "room:a", "none", nil)
-			c.expectNothing()
+			c.expectNothing("room:a")
 		}},
 		{"binary echo", func(c *client) {
 			c.send("1", "1", "room:a", "phx_join", map[string]any{})

@@ -140,10 +140,21 @@ func (c *client) expect(want string) {
 	}
 }
 
-// expectNothing checks that nothing more was sent, after a round trip
-// through the socket (a heartbeat) proves earlier frames were handled.
+// expectNothing checks that nothing more was sent. The synchronisation
+// point is a round trip through each of topics' channels (an event is
+// handled after those queued before it, so whatever they sent comes
+// first), then through the socket (a heartbeat, answered by the session
+// itself).
 func (c *client) expectNothing(topics ...string) {
 	c.t.Helper()
+	for _, topic := range topics {
+		c.send(nil, "sync", topic, "echo", map[string]any{})
+		f, ok := c.read().([]any)
+		if !ok || len(f) != 5 || f[1] != "sync" || f[2] != topic || f[3] != "phx_reply" {
+			g, _ := json.Marshal(f)
+			c.t.Fatalf("frame = %s, want nothing before the reply to the sync event on %s", g, topic)
+		}
+	}
 	c.send(nil, "hb", "phoenix", "heartbeat", map[string]any{})
 	c.expect(`[null,"hb","phoenix","phx_reply",{"response":{},"status":"ok"}]`)
 }

@@ -157,7 +157,7 @@ func TestChannelTypedNoReplyAndState(t *testing.T) {
 	c := typedClient(t, &syncBuffer{})
 	c.send("1", "2", "typed:a", "quiet", map[string]any{})
 	c.expect(`["1",null,"typed:a","quiet",{}]`)
-	c.expectNothing()
+	c.expectNothing("typed:a")
 	c.send("1", "3", "typed:a", "say", map[string]any{"body": "a"})
 	c.expect(`["1","3","typed:a","phx_reply",{"response":{"body":"a","n":1},"status":"ok"}]`)
 	c.send("1", "4", "typed:a", "say", map[string]any{"body": "b"})
