@@ -1,4 +1,4 @@
-// Operations (CONFORMANCE.md "Operations"): GET /metrics counts what the
+// Operations (examples/conformance/README.md, "Operations"): GET /metrics counts what the
 // official phoenix client did, exactly once at rest; /healthz and /readyz
 // answer, and /readyz turns 503 while the app drains after SIGTERM. Then the
 // live dashboard (/ops/, behind Basic credentials) in a real Chromium
