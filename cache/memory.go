@@ -16,6 +16,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // Defaults of [Config].
@@ -81,6 +82,9 @@ type Config struct {
 	// Logger receives malformed invalidation messages and the warnings of
 	// the underlying cache library. Nil discards.
 	Logger *slog.Logger
+	// Hook receives hits, misses and invalidations (package telemetry),
+	// labelled with Name. Nil costs nothing.
+	Hook telemetry.Hook
 	// Now is the clock of the TTLs. Nil means time.Now. With a clock set,
 	// there is no clean-up goroutine ticking every second: expired entries
 	// are removed during later reads and writes (tests, mostly).
@@ -111,6 +115,7 @@ type Memory struct {
 	recv   *receiver
 	notify func(ctx context.Context, inv Invalidation) error
 	log    *slog.Logger
+	hook   telemetry.Hook
 	resync time.Duration
 
 	running, subscribed                       atomic.Bool
@@ -180,6 +185,7 @@ func New(cfg Config) (*Memory, error) {
 		broker: cfg.Broker,
 		notify: cfg.Notify,
 		log:    log,
+		hook:   cfg.Hook,
 		resync: cfg.ResyncPeriod,
 	}
 	m.recv = &receiver{m: m}
@@ -221,9 +227,11 @@ func (m *Memory) Get(_ context.Context, key string) (any, bool, error) {
 	e, ok := m.lookup(key)
 	if !ok {
 		m.misses.Add(1)
+		m.emit(telemetry.KindCacheMiss, 0)
 		return nil, false, nil
 	}
 	m.hits.Add(1)
+	m.emit(telemetry.KindCacheHit, 0)
 	return e.value, true, nil
 }
 
@@ -264,9 +272,11 @@ func (m *Memory) GetOrLoad(ctx context.Context, key string, load func(ctx contex
 	}
 	if e, ok := m.lookup(key); ok {
 		m.hits.Add(1)
+		m.emit(telemetry.KindCacheHit, 0)
 		return e.value, nil
 	}
 	m.misses.Add(1)
+	m.emit(telemetry.KindCacheMiss, 0)
 	o := collect(opts)
 	e, err := m.store.Get(ctx, key, otter.LoaderFunc[string, *entry](func(ctx context.Context, key string) (*entry, error) {
 		stamps := m.stamp(o.tags)
@@ -309,6 +319,7 @@ func (m *Memory) InvalidateTags(ctx context.Context, tags ...string) error {
 
 // apply removes what inv names on this node.
 func (m *Memory) apply(inv Invalidation) {
+	m.emit(telemetry.KindCacheInvalidate, len(inv.Tags)+len(inv.Keys))
 	for _, tag := range inv.Tags {
 		m.gens[m.stripe(tag)].Add(1)
 	}
@@ -450,4 +461,11 @@ func (l otterLogger) Warn(ctx context.Context, msg string, err error) {
 
 func (l otterLogger) Error(ctx context.Context, msg string, err error) {
 	l.log.ErrorContext(ctx, "cache: "+msg, "error", err)
+}
+
+// emit reports a cache event; without a hook it costs a nil check.
+func (m *Memory) emit(kind telemetry.Kind, n int) {
+	if m.hook != nil {
+		m.hook.Event(telemetry.Event{Kind: kind, Pattern: m.name, N: n})
+	}
 }

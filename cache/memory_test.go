@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/suzaku-go/suzaku/cache"
 	"github.com/suzaku-go/suzaku/cache/cachetest"
 	"github.com/suzaku-go/suzaku/internal/testutil"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 const waitFor = 5 * time.Second
@@ -265,4 +267,30 @@ func TestCacheClose(t *testing.T) {
 	v, ok, _ := c.Get(t.Context(), "k")
 	testutil.Equal(t, "Get(k) after Close", v, any("v"))
 	testutil.Equal(t, "hit", ok, true)
+}
+
+func TestCacheTelemetry(t *testing.T) {
+	t.Parallel()
+	counts := map[telemetry.Kind]int{}
+	var mu sync.Mutex
+	hook := telemetry.HookFunc(func(e telemetry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Pattern != "rooms" {
+			t.Errorf("event %v labelled %q, want the cache's name", e.Kind, e.Pattern)
+		}
+		counts[e.Kind] += max(e.N, 1)
+	})
+	c, err := cache.New(cache.Config{Name: "rooms", Hook: hook})
+	testutil.Success(t, err)
+	defer c.Close()
+	ctx := context.Background()
+	_, _, _ = c.Get(ctx, "a")
+	testutil.Success(t, c.Set(ctx, "a", 1))
+	_, _, _ = c.Get(ctx, "a")
+	_, _ = c.GetOrLoad(ctx, "a", func(context.Context) (any, error) { return 2, nil })
+	testutil.Success(t, c.Delete(ctx, "a", "b"))
+	mu.Lock()
+	defer mu.Unlock()
+	testutil.Equal(t, "events", counts, map[telemetry.Kind]int{telemetry.KindCacheMiss: 1, telemetry.KindCacheHit: 2, telemetry.KindCacheInvalidate: 2})
 }

@@ -54,9 +54,10 @@ type Config struct {
 	// crashed), instead of removing them at once. Default false: they
 	// leave at once.
 	KeepPresenceOnShutdown bool
-	// Hook receives the broker's telemetry events (the fan-out and time of
-	// each local delivery on the memory broker; the network adapters do
-	// not report yet). Nil costs nothing.
+	// Hook receives the telemetry events of the broker (the fan-out and
+	// time of each local delivery on the memory broker; the network
+	// adapters do not report yet) and of presence (its diffs), unless
+	// Presence.Hook is set. Nil costs nothing.
 	Hook telemetry.Hook
 	// Logger receives the broker's connection events and the parts'
 	// failures. Nil discards.
@@ -103,6 +104,9 @@ func New(cfg Config) (*Cluster, error) {
 	pcfg.Broker = broker
 	if pcfg.Logger == nil {
 		pcfg.Logger = log
+	}
+	if pcfg.Hook == nil {
+		pcfg.Hook = cfg.Hook
 	}
 	if pcfg.DownPeriod == 0 {
 		pcfg.DownPeriod = DefaultDownPeriod

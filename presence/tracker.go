@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // Defaults of [Config], Phoenix.Tracker's.
@@ -116,6 +117,10 @@ type Config struct {
 	// Logger receives replica up/down events at Info and dropped or bad
 	// messages at Debug. Nil discards.
 	Logger *slog.Logger
+	// Hook receives a KindPresenceDiff event per diff broadcast to this
+	// node's subscribers, with its joins plus leaves (package telemetry).
+	// Nil costs nothing.
+	Hook telemetry.Hook
 	// Now is the clock of phx_refs and of down detection, for tests; it
 	// must be safe for concurrent use. Default time.Now.
 	Now func() time.Time
@@ -135,6 +140,7 @@ type Tracker struct {
 	maxSilent  int
 	permOnStop bool
 	log        *slog.Logger
+	hook       telemetry.Hook
 	now        func() time.Time
 	in         *inbox
 
@@ -222,6 +228,7 @@ func New(cfg Config) (*Tracker, error) {
 		maxSilent:  max(0, int(down/(2*period))-1),
 		permOnStop: cfg.PermdownOnShutdown,
 		log:        log.With(logNode, node),
+		hook:       cfg.Hook,
 		now:        now,
 		in:         newInbox(),
 		refHash:    uint16(h.Sum32()),
@@ -575,6 +582,9 @@ func (t *Tracker) publishAll(q []diff) {
 // subscribers would drift from List.
 func (t *Tracker) publish(d *diff) {
 	m := &pubsub.Message{Topic: d.topic, Event: EventDiff, Payload: encodeDiff(d)}
+	if t.hook != nil {
+		t.hook.Event(telemetry.Event{Kind: telemetry.KindPresenceDiff, N: len(d.joins) + len(d.leaves)})
+	}
 	if err := t.broker.LocalBroadcast(context.Background(), m); err != nil {
 		t.log.Warn("presence diff not broadcast", logTopic, d.topic, "err", err)
 	}

@@ -112,7 +112,7 @@ func (a *app) build(cfg config) error {
 		return err
 	}
 	notify := cache.Notifier{Broadcast: a.socket.Broadcast, Topic: "rooms"}
-	if a.rooms, err = a.cluster.NewCache(cache.Config{Name: "rooms", Notify: notify.Notify}); err != nil {
+	if a.rooms, err = a.cluster.NewCache(cache.Config{Name: "rooms", Notify: notify.Notify, Hook: a.metrics}); err != nil {
 		return err
 	}
 	spa, err := a.spa(cfg.web)
@@ -142,7 +142,7 @@ func (a *app) build(cfg config) error {
 	probe.Mount(mux)
 	a.Server, err = suzaku.New(suzaku.Config{
 		Addr:       cfg.addr,
-		Handler:    api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log))(mux),
+		Handler:    api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log), api.Telemetry(a.metrics))(mux),
 		Socket:     a.socket,
 		LongPoll:   transport.LongPollConfig{Secret: derive(secret, "longpoll")},
 		Services:   services,

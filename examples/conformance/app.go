@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/suzaku-go/suzaku"
+	"github.com/suzaku-go/suzaku/api"
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/cluster"
 	"github.com/suzaku-go/suzaku/dashboard"
@@ -105,7 +106,7 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 		services = append(services, d)
 	}
 	a.Server, err = suzaku.New(suzaku.Config{
-		Handler: a.mux,
+		Handler: api.Telemetry(m)(a.mux),
 		Socket:  a.socket,
 		// A test target: the load tool opens ~15,000 connections from
 		// 127.0.0.x, and e2e tests open many LongPoll sessions.

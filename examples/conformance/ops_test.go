@@ -43,6 +43,9 @@ func TestConformanceOperations(t *testing.T) {
 				return fmt.Errorf("%s = %v, want %v", k, got[k], v)
 			}
 		}
+		if got["suzaku_presence_diffs_total"] < 1 || got["suzaku_broadcasts_total"] < 1 {
+			return fmt.Errorf("presence diffs %v, broadcasts %v: want the join's", got["suzaku_presence_diffs_total"], got["suzaku_broadcasts_total"])
+		}
 		return nil
 	})
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
