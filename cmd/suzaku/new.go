@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"text/template"
@@ -122,7 +123,10 @@ func (p *project) resolve(checkout string) error {
 		}
 		checkout = findCheckout(wd)
 		if checkout == "" {
-			return errors.New("new: this is a development build and no suzaku checkout contains the working directory: run it from the checkout, or pass -suzaku DIR")
+			checkout = builtFrom()
+		}
+		if checkout == "" {
+			return errors.New("new: this is a development build, and neither the working directory nor the build's source is in a suzaku checkout: run it from the checkout, or pass -suzaku DIR")
 		}
 	}
 	abs, err := filepath.Abs(checkout)
@@ -135,6 +139,20 @@ func (p *project) resolve(checkout string) error {
 	}
 	p.Replace, p.Require, p.Version = abs, req, "v0.0.0-00010101000000-000000000000"
 	return nil
+}
+
+// builtFrom returns the checkout this binary was compiled from (go install
+// or go build in a checkout, without -trimpath), if it is still there, or "".
+func builtFrom() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	dir := filepath.Dir(filepath.Dir(filepath.Dir(file))) // …/cmd/suzaku/new.go → the module root
+	if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && moduleOf(b) == modulePath {
+		return dir
+	}
+	return ""
 }
 
 // findCheckout returns the nearest directory at or above dir whose go.mod

@@ -142,3 +142,17 @@ func TestSuzakuIsRelease(t *testing.T) {
 		testutil.Equal(t, "isRelease("+v+")", isRelease(v), want)
 	}
 }
+
+// TestSuzakuNewOutsideCheckout runs the tool from a directory outside any
+// checkout: a development build finds the checkout it was built from.
+func TestSuzakuNewOutsideCheckout(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	testutil.Success(t, err)
+	t.Chdir(t.TempDir())
+	testutil.Success(t, run(context.Background(), []string{"new", "-no-spa", "app"}, io.Discard, io.Discard))
+	mod, err := os.ReadFile(filepath.Join("app", "go.mod"))
+	testutil.Success(t, err)
+	if !strings.Contains(string(mod), "replace github.com/suzaku-go/suzaku => "+root) {
+		t.Fatalf("go.mod has no replace to %s:\n%s", root, mod)
+	}
+}
