@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test fmt-check vet test-go test-e2e test-chat test-new chat chat-web conformance bench
+.PHONY: test fmt-check vet test-go test-e2e test-chat test-new chat chat-web conformance bench bench-stale
 
 # test: formatting, vet, Go tests with the race detector, the end-to-end
 # suite (official phoenix client against a race-built conformance app),
@@ -42,3 +42,8 @@ conformance:
 # bench: the load tests of docs/benchmarks.md (several minutes; run alone).
 bench:
 	./scripts/bench.sh
+
+# bench-stale: fails if the hot path changed since docs/benchmarks.md was
+# measured (then run `make bench` under the load lock).
+bench-stale:
+	./scripts/bench-stale.sh

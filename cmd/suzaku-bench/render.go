@@ -306,7 +306,7 @@ func renderPage(r *Report, script string, peers *peerData, peersFile string) str
 	fmt.Fprintf(&b, "Measured on %s (UTC) at commit `%s`, on a %d-core box (%s; Linux %s; %s), clients and servers on the same machine over loopback.\n",
 		r.Started.Format("2006-01-02 15:04"), commit, r.Host.CPUs, orDash(r.Host.Model), orDash(r.Host.Kernel), r.Host.Go)
 	if commit != "unknown" {
-		fmt.Fprintf(&b, "What changed on the hot path since: `git log --oneline %s..HEAD -- transport channel wire pubsub`; the page is regenerated when it does.\n", strings.TrimSuffix(commit, "-dirty"))
+		fmt.Fprintf(&b, "`scripts/bench-stale.sh` (`make bench-stale`) lists the hot-path commits since `%s`; the page is regenerated when there are any.\n", strings.TrimSuffix(commit, "-dirty"))
 	}
 	if r.Baseline != "" {
 		fmt.Fprintf(&b, "`%s` is a minimal epoll WebSocket server (`internal/rawbaseline`) that writes one pre-encoded frame to each subscriber socket: the practical limit of this box. "+

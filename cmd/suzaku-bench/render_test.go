@@ -109,7 +109,7 @@ func TestRenderPeersFromData(t *testing.T) {
 		"not measured in this run: peers measured on " + peers.Measured + " (from `docs/bench-peers.json`). " + peers.Source,
 		"| Phoenix 1.7.24 (Bandit 1.11 / Cowboy 2.13, OTP 25) | 31.6 (36–41 after 70 s) | 103–113 | 13–19 µs | 398–641 / 951–1,999 |",
 		"| Centrifugo v6.9.1 (default config) |",
-		"git log --oneline abc1234..HEAD -- transport channel wire pubsub",
+		"`scripts/bench-stale.sh` (`make bench-stale`) lists the hot-path commits since `abc1234`",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("renderPage: missing %q", want)
