@@ -25,6 +25,7 @@ usage:
   suzaku-bench memory|connect|broadcast|fanout|slow|all --server URL --pid PID [flags]
   suzaku-bench compare --target NAME=URL,pid=PID --target NAME=URL,pid=PID [--scenario all] [flags]
   suzaku-bench stream-storm --server URL --pid PID [--conns 5000 --messages 100]
+  suzaku-bench cluster [--bin ./conformance] --broker redis://HOST:PORT|nats://HOST:PORT [--conns 5000 --nodes 3]
   suzaku-bench render --in results.json [--out docs/benchmarks.md]
   suzaku-bench rawserver [-addr 127.0.0.1:4100]
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return renderMain(args, stderr)
 	case "stream-storm":
 		return streamStormMain(ctx, args, stdout, stderr) // streamstorm.go
+	case "cluster":
+		return clusterMain(ctx, args, stdout, stderr) // scenario_cluster.go
 	case "compare":
 		return benchMain(ctx, cmd, args, stdout, stderr)
 	case "all":
