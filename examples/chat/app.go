@@ -33,6 +33,7 @@ import (
 type config struct {
 	addr, web, data, dsn string
 	broker, node         string        // cluster.Config.Broker and Node
+	secret               string        // shared by the nodes: signs tokens; empty: a file in data
 	drainDelay           time.Duration // suzaku.Config.DrainDelay
 	h2c                  bool          // suzaku.Config.H2C
 	dashboardPassword    string        // the live dashboard at /ops/ for user ops; empty: none
@@ -71,7 +72,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 }
 
 func (a *app) build(cfg config) error {
-	secret, err := loadSecret(cfg.data)
+	secret, err := []byte(cfg.secret), error(nil)
+	switch {
+	case cfg.secret == "":
+		secret, err = loadSecret(cfg.data)
+	case len(cfg.secret) < 32:
+		err = errors.New("-secret: shorter than 32 bytes")
+	}
 	if err != nil {
 		return err
 	}

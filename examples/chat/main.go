@@ -13,6 +13,9 @@
 //	go run ./examples/chat -addr localhost:4001 -broker redis://127.0.0.1:6379
 //	go run ./examples/chat -addr localhost:4002 -broker redis://127.0.0.1:6379
 //
+// Nodes with data directories of their own (PostgreSQL) share -secret
+// (SUZAKU_SECRET) instead, so that a token from one is valid on all.
+//
 // Every flag is also read from the environment: -broker from SUZAKU_BROKER,
 // -dsn from SUZAKU_DSN (or CHAT_DATABASE_URL); a flag given on the command
 // line wins. The effective configuration is printed at start, on stderr,
@@ -66,6 +69,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.StringVar(&cfg.dsn, "dsn", dsn, "PostgreSQL DSN (default $CHAT_DATABASE_URL); empty uses SQLite")
 	fs.StringVar(&cfg.broker, "broker", "", "broker URL: memory, redis://HOST:PORT[/DB] or nats://HOST:PORT (empty: memory)")
 	fs.StringVar(&cfg.node, "node", "", "this node's name, unique in the cluster (empty: host name and port)")
+	fs.StringVar(&cfg.secret, "secret", "", "secret the nodes share to sign tokens and LongPoll sessions, 32 bytes or more (empty: -data/secret, created on first start)")
 	fs.BoolVar(&cfg.h2c, "h2c", true, "also serve HTTP/2 without TLS (prior knowledge) to a proxy that speaks it; browsers use HTTP/1.1 or TLS")
 	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
 	fs.StringVar(&cfg.dashboardPassword, "dashboard-password", "", "serve the live dashboard at /ops/ to user ops with this password (empty: no dashboard)")
