@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -248,7 +249,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if !s.cfg.DisableMemoryTrim {
 		tctx, tcancel := context.WithCancel(ctx)
 		tdone := make(chan struct{})
-		go func() { defer close(tdone); trimMemory(tctx, trimInterval) }()
+		go func() { defer close(tdone); trimMemory(tctx, trimInterval, debug.FreeOSMemory) }()
 		defer func() { tcancel(); <-tdone }()
 	}
 

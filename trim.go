@@ -2,7 +2,6 @@ package suzaku
 
 import (
 	"context"
-	"runtime/debug"
 	"runtime/metrics"
 	"time"
 )
@@ -34,8 +33,9 @@ var trimSamples = []string{
 	"/memory/classes/heap/free:bytes",
 }
 
-// trimMemory runs until ctx is done; see the comment above.
-func trimMemory(ctx context.Context, interval time.Duration) {
+// trimMemory runs until ctx is done; see the comment above. release gives
+// the heap back (debug.FreeOSMemory; tests count the calls instead).
+func trimMemory(ctx context.Context, interval time.Duration, release func()) {
 	s := make([]metrics.Sample, len(trimSamples))
 	for i, name := range trimSamples {
 		s[i].Name = name
@@ -61,16 +61,24 @@ func trimMemory(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		allocs, live, objects, free := read()
-		idle := allocs-prev < trimIdleRate
+		allocated := allocs - prev
 		prev = allocs
-		reclaimable := free
-		if objects > live {
-			reclaimable += objects - live
-		}
-		if idle && reclaimable > max(trimMin, live/4) && time.Since(last) >= trimEvery {
-			debug.FreeOSMemory()
+		if shouldTrim(allocated, live, objects, free, time.Since(last)) {
+			release()
 			last = time.Now()
 			prev, _, _, _ = read()
 		}
 	}
+}
+
+// shouldTrim is trimMemory's policy: the process allocated less than
+// trimIdleRate during the last interval, more than trimMin and a quarter
+// of the live heap could be given back, and the last trim is at least
+// trimEvery old.
+func shouldTrim(allocated, live, objects, free uint64, sinceLast time.Duration) bool {
+	reclaimable := free
+	if objects > live {
+		reclaimable += objects - live
+	}
+	return allocated < trimIdleRate && reclaimable > max(trimMin, live/4) && sinceLast >= trimEvery
 }
