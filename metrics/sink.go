@@ -51,11 +51,11 @@ func (m *Metrics) transport(t string) *transportSet {
 func (m *Metrics) Event(e telemetry.Event) {
 	switch e.Kind {
 	case telemetry.KindFrameIn:
-		m.framesIn.Inc()
-		m.bytesIn.Add(float64(e.N))
+		m.framesIn.Add(1)
+		m.bytesIn.Add(uint64(max(e.N, 0)))
 	case telemetry.KindFrameOut:
-		m.framesOut.Inc()
-		m.bytesOut.Add(float64(e.N))
+		m.framesOut.Add(1)
+		m.bytesOut.Add(uint64(max(e.N, 0)))
 	case telemetry.KindHandle:
 		m.pattern(e.Pattern).handleDur.Observe(e.Duration.Seconds())
 	case telemetry.KindReply:

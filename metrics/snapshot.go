@@ -83,8 +83,8 @@ func (m *Metrics) Snapshot() Snapshot {
 	}
 	s.Channels = value(m.channels)
 	s.JoinErrors = sumVec(m.joinErrors)
-	s.FramesIn = value(m.framesIn)
-	s.FramesOut = value(m.framesOut)
+	s.FramesIn = float64(m.framesIn.Load())
+	s.FramesOut = float64(m.framesOut.Load())
 	s.Broadcasts = value(m.broadcasts)
 	s.FanOut = histogram(m.fanout).Sum
 	s.SlowClients = sumVec(m.slow)
