@@ -426,7 +426,7 @@ func TestWebSocketCloseCodes(t *testing.T) {
 func TestWebSocketShutdownBatches(t *testing.T) {
 	t.Parallel()
 	sock, _ := channel.NewSocket(channel.Config{})
-	h, err := transport.NewWebSocket(transport.WebSocketConfig{Socket: sock, DrainBatch: 2, DrainInterval: 300 * time.Millisecond})
+	h, err := transport.NewWebSocket(transport.WebSocketConfig{Socket: sock, DrainBatch: 2, DrainInterval: 1500 * time.Millisecond})
 	testutil.Success(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
