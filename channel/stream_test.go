@@ -342,3 +342,47 @@ func TestStreamLiveOrder(t *testing.T) {
 		})
 	}
 }
+
+// gatedStore holds Recover until gate is closed, so that a test can
+// broadcast while a joining channel is subscribed but not yet live.
+type gatedStore struct {
+	stream.Store
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedStore) Recover(ctx context.Context, topic string, since stream.Position, lim stream.Limits) (stream.Recovery, error) {
+	close(g.entered)
+	<-g.gate
+	return g.Store.Recover(ctx, topic, since, lim)
+}
+
+// TestStreamJoinBufferBounded: what a joining stream channel buffers while
+// it reads the history is bounded (4,096 messages). Beyond it the channel
+// gives up with phx_error after its replay, and the client rejoins.
+func TestStreamJoinBufferBounded(t *testing.T) {
+	t.Parallel()
+	broker := pubsub.NewMemory(pubsub.MemoryConfig{})
+	mem, err := stream.NewMemory(stream.MemoryConfig{Broker: broker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &gatedStore{Store: mem, entered: make(chan struct{}), gate: make(chan struct{})}
+	r := &channel.Router{}
+	_ = r.HandleStream("stream:*", func() channel.Handler { return streamHandler{} }, stream.Limits{Size: 10_000})
+	h := channeltest.New(t, channel.Config{Router: r, Broker: broker, Streams: store})
+	h.SetTimeout(10 * time.Second)
+	pos, _ := mem.Position(context.Background(), "stream:b")
+	c := h.Connect(nil)
+	replied := make(chan channeltest.Reply, 1)
+	go func() { replied <- c.Join("stream:b", map[string]any{"epoch": pos.Epoch, "offset": 0}) }()
+	<-store.entered // subscribed, reading the history
+	const n = 4200
+	publishN(t, h, "stream:b", 1, n)
+	close(store.gate)
+	if rep := <-replied; rep.Status != "ok" {
+		t.Fatalf("join = %s %s, want ok", rep.Status, rep.Response)
+	}
+	c.AssertPush("stream:b", "phx_error", nil)
+	waitOffsets(t, c, "stream:b", 1, n) // the replay: each once, in order
+}
