@@ -1,6 +1,7 @@
 package streamtest_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/suzaku-go/suzaku/pubsub"
@@ -8,9 +9,9 @@ import (
 	"github.com/suzaku-go/suzaku/stream/streamtest"
 )
 
-// A store proves itself by passing the suite: n nodes of one cluster per
-// subtest (a one-node store says so with maxNodes 1). This is the memory
-// store's.
+// A stream store proves itself by passing the suite. A one-node store
+// (stream.Memory) passes maxNodes 1; a store shared by a cluster (Redis,
+// JetStream) passes 3 and returns three nodes over one server.
 func ExampleRun() {
 	conformance := func(t *testing.T) {
 		streamtest.Run(t, 1, func(t *testing.T, n int) []streamtest.Node {
@@ -22,5 +23,7 @@ func ExampleRun() {
 			return []streamtest.Node{{Broker: b, Store: s}}
 		})
 	}
-	_ = conformance // in a store's _test.go: func TestStreams(t *testing.T) { … }
+	_ = conformance // in a store's _test.go: func TestStreamSuite(t *testing.T) { … }
+	fmt.Println(len(streamtest.NewTopic("orders")) > len("streamtest:"))
+	// Output: true
 }
