@@ -79,7 +79,7 @@ func openBroker(rawURL, node string, log *slog.Logger, hook telemetry.Hook) (pub
 			return nil, "", fmt.Errorf("cluster: open broker %q: %w", redact(rawURL), err)
 		}
 		opt.DisableCache = true // the broker needs no client-side caching
-		b, err := redis.New(redis.Config{Node: node, ClientOption: &opt, Channel: name, ReconnectWait: DefaultReconnectWait, Logger: log})
+		b, err := redis.New(redis.Config{Node: node, ClientOption: &opt, Channel: name, ReconnectWait: DefaultReconnectWait, Logger: log, Hook: hook})
 		if err != nil {
 			return nil, "", fmt.Errorf("cluster: open broker %q: %w", redact(rawURL), err)
 		}

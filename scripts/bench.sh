@@ -155,6 +155,10 @@ if [ ! -s "$JSON" ]; then
 	echo "no report written" >&2
 	exit 1
 fi
+# The "Operations" section (telemetry and dashboard costs, measured by
+# scripts/dashboard-overhead.sh and Go benchmarks) is kept across
+# regenerations: it is the last section of the page.
+ops_section=$(sed -n '/^## Operations: /,$p' "$OUT" 2>/dev/null || true)
 "$tmp/suzaku-bench" render --in "$JSON" --out "$OUT" --script "scripts/bench.sh"
 
 # At 10 broadcasts/s both servers deliver everything they are offered; the
@@ -169,6 +173,9 @@ if [ "$SCENARIO" = all ] && [ "${BENCH_SATURATE_RATE:-40}" != 0 ]; then
 		--commit "$commit" --out "$tmp/saturate.json" || status=$?
 	"$tmp/suzaku-bench" render --in "$tmp/saturate.json" --out "$tmp/saturate.md" --script "scripts/bench.sh"
 	append_saturation "$tmp/saturate.md" "$OUT"
+fi
+if [ -n "$ops_section" ]; then
+	printf '\n%s\n' "$ops_section" >>"$OUT"
 fi
 if [ -z "${BENCH_JSON:-}" ]; then
 	echo "(the JSON report was $JSON; set BENCH_JSON to keep it)" >&2

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // Defaults of [Config].
@@ -74,6 +75,11 @@ type Config struct {
 	// Logger receives connection events: connected at Info, lost or failed
 	// at Warn, malformed messages at Debug. Nil discards.
 	Logger *slog.Logger
+	// Hook receives the broker's telemetry events (package telemetry):
+	// each publish with its round trip, each message received from the
+	// other nodes, each local broadcast with its fan-out, the connection
+	// lost and back. Nil costs nothing.
+	Hook telemetry.Hook
 }
 
 // Broker is a [pubsub.Broker] over Redis pub/sub. Its methods are safe for
@@ -84,6 +90,7 @@ type Broker struct {
 	opt      rueidis.ClientOption
 	maxWait  time.Duration
 	log      *slog.Logger
+	hook     telemetry.Hook
 	reg      *pubsub.Registry
 	local    local.Node
 	conn     atomic.Pointer[client] // set while subscribed
@@ -142,6 +149,7 @@ func New(cfg Config) (*Broker, error) {
 		opt:     opt,
 		maxWait: maxWait,
 		log:     log.With(logNode, cfg.Node, logChannel, channel),
+		hook:    cfg.Hook,
 		reg:     pubsub.NewRegistry(0),
 	}
 	b.local = local.Node{Prefix: "pubsub/redis", Name: cfg.Node, Reg: b.reg}
@@ -190,7 +198,13 @@ func (b *Broker) Broadcast(ctx context.Context, m *pubsub.Message) error {
 		}
 		b.unsent.Add(1)
 	}
-	b.reg.Dispatch(m)
+	if b.hook == nil {
+		b.reg.Dispatch(m)
+		return nil
+	}
+	start := time.Now()
+	n := b.reg.Dispatch(m)
+	b.hook.Event(telemetry.Event{Kind: telemetry.KindBroadcast, N: n, Duration: time.Since(start)})
 	return nil
 }
 
@@ -223,7 +237,15 @@ func (b *Broker) publish(ctx context.Context, op string, only bool, node string,
 	}
 	data := envelope.Encode(only, node, m)
 	cmd := c.B().Publish().Channel(b.channel).Message(rueidis.BinaryString(data)).Build()
-	if err := c.Do(ctx, cmd).Error(); err != nil {
+	var start time.Time
+	if b.hook != nil {
+		start = time.Now()
+	}
+	err := c.Do(ctx, cmd).Error()
+	if b.hook != nil && m.Topic != local.HelloTopic {
+		b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerPublish, Duration: time.Since(start), Err: err})
+	}
+	if err != nil {
 		return fmt.Errorf("pubsub/redis: %s %q: %w", op, m.Topic, err)
 	}
 	if m.Topic != local.HelloTopic {
@@ -264,6 +286,9 @@ func (b *Broker) Serve(ctx context.Context) error {
 		if subscribed {
 			wait = first
 			logged = false
+			if b.hook != nil {
+				b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerDown, Err: err})
+			}
 		}
 		b.failures.Add(1)
 		d := local.Jitter(wait)
@@ -320,7 +345,9 @@ func (b *Broker) session(ctx context.Context) (subscribed bool, err error) {
 
 	b.conn.Store(&client{c})
 	defer b.conn.Store(nil)
-	b.connects.Add(1)
+	if b.connects.Add(1) > 1 && b.hook != nil {
+		b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerReconnect})
+	}
 	b.log.Info("redis pubsub: subscribed")
 	hello := time.NewTicker(local.HelloPeriod)
 	defer hello.Stop()
@@ -365,6 +392,9 @@ func (b *Broker) receive(rm rueidis.PubSubMessage) {
 	}
 	if ok {
 		b.received.Add(1)
+		if b.hook != nil {
+			b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerReceive})
+		}
 	}
 }
 
