@@ -70,6 +70,16 @@ type ClusterResult struct {
 	RateRatio         float64 `json:"rate_ratio"`
 	LastDeliveryRatio float64 `json:"last_delivery_ratio"`
 	MemoryRatio       float64 `json:"memory_ratio"`
+	// AggregateRate is the sum of the clustered nodes' delivery rates (they
+	// fan out at the same time), AggregateRatio that ÷ the single node's:
+	// on a box whose cores the nodes share, the cluster as a whole against
+	// one node.
+	AggregateRate  float64 `json:"aggregate_deliveries_per_s"`
+	AggregateRatio float64 `json:"aggregate_ratio"`
+	// CPURatio is the single node's CPU per delivery ÷ the costliest
+	// clustered node's: the per-node delivery rate to expect, as a ratio,
+	// when each node has cores of its own.
+	CPURatio float64 `json:"cpu_ratio"`
 	// Broker round trip (two broker clients of this process), ms.
 	BrokerRTT Dist     `json:"broker_rtt"`
 	Notes     []string `json:"notes,omitempty"`
@@ -183,11 +193,15 @@ func clusterMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	// Fan-out: posted on node 0 for the cluster, on the single node for itself.
 	clustered := clients[:*nodes]
-	rounds, err := fanoutRounds(ctx, runners[0], o.Rounds, clustered)
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.pid
+	}
+	rounds, err := fanoutRounds(ctx, runners[0], o.Rounds, clustered, pids[:*nodes])
 	if err != nil {
 		return err
 	}
-	single, err := fanoutRounds(ctx, runners[*nodes], o.Rounds, clients[*nodes:])
+	single, err := fanoutRounds(ctx, runners[*nodes], o.Rounds, clients[*nodes:], pids[*nodes:])
 	if err != nil {
 		return err
 	}
@@ -205,13 +219,17 @@ func clusterMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		res.Notes = append(res.Notes, r.rep.Notes...)
 	}
 	base := res.Nodes[*nodes]
-	worstRate, worstLast := 0.0, 0.0
+	worstRate, worstLast, worstCPU := 0.0, 0.0, 0.0
 	for i, n := range res.Nodes[:*nodes] {
 		if i == 0 || n.DeliveriesPerS < worstRate {
 			worstRate = n.DeliveriesPerS
 		}
 		worstLast = max(worstLast, n.Rounds.LastDelivery.Median)
+		worstCPU = max(worstCPU, n.Rounds.ServerCPUPerDelivery)
+		res.AggregateRate += n.DeliveriesPerS
 	}
+	res.AggregateRatio = ratio(res.AggregateRate, base.DeliveriesPerS)
+	res.CPURatio = ratio(base.Rounds.ServerCPUPerDelivery, worstCPU)
 	res.RateRatio = ratio(worstRate, base.DeliveriesPerS)
 	res.LastDeliveryRatio = ratio(worstLast, base.Rounds.LastDelivery.Median)
 	res.MemoryRatio = ratio(res.Nodes[0].KiBPerConn, base.KiBPerConn)
@@ -233,7 +251,8 @@ func clusterMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // fanoutRounds posts k broadcasts on r's node, one at a time, each once
 // every reading subscriber of every cluster of cls has it (or RoundWait
 // passed), and returns each cluster's figures.
-func fanoutRounds(ctx context.Context, r *runner, k int, cls []*cluster) ([]RoundsResult, error) {
+// pids[i] is the node of cls[i], for its CPU time.
+func fanoutRounds(ctx context.Context, r *runner, k int, cls []*cluster, pids []int) ([]RoundsResult, error) {
 	label := r.label("fan-out")
 	warm := r.rounds(1)
 	if err := fanoutRound(ctx, r, warm, 1, cls, nil); err != nil {
@@ -242,8 +261,17 @@ func fanoutRounds(ctx context.Context, r *runner, k int, cls []*cluster) ([]Roun
 	time.Sleep(r.opts.Gap)
 	base := r.rounds(k)
 	sent := make([]int64, k)
+	cpu0 := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		cpu0[i], _ = readCPU(pid)
+	}
 	if err := fanoutRound(ctx, r, base, k, cls, sent); err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	cpu := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		c, _ := readCPU(pid)
+		cpu[i] = c - cpu0[i]
 	}
 	out := make([]RoundsResult, len(cls))
 	for i, cl := range cls {
@@ -253,6 +281,8 @@ func fanoutRounds(ctx context.Context, r *runner, k int, cls []*cluster) ([]Roun
 		}
 		out[i] = aggregateRounds(sts, base, sent)
 		out[i].PayloadBytes = r.opts.Payload
+		out[i].ServerCPUms = ms(cpu[i])
+		out[i].ServerCPUPerDelivery = cpuPerDelivery(cpu[i], out[i].Delivered)
 		r.noteStats(fmt.Sprintf("%s (clients %d)", label, i), sts)
 	}
 	r.log.printf("%s: last delivery median per node %v ms", label, medians(out))
@@ -434,8 +464,8 @@ func (n *benchNode) stop() {
 func renderCluster(r *ClusterResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster over %s: %d subscribers per node, %d broadcasts posted on %s\n\n", r.Broker, r.Conns, r.Rounds, r.Nodes[0].Name)
-	b.WriteString("| node | last delivery median (ms) | p90 (ms) | first→last (ms) | deliveries/s | latency p50 / p99 (ms) | KiB per connection |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| node | last delivery median (ms) | p90 (ms) | first→last (ms) | deliveries/s | latency p50 / p99 (ms) | CPU µs per delivery | KiB per connection |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range r.Nodes {
 		label := n.Name
 		switch {
@@ -444,11 +474,13 @@ func renderCluster(r *ClusterResult) string {
 		case n.Origin:
 			label += " (origin)"
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %s | %.1f / %.1f | %.2f |\n", label, n.Rounds.LastDelivery.Median, n.Rounds.LastDelivery.P90,
-			n.Rounds.FirstToLast.Median, thousands(n.DeliveriesPerS), n.Rounds.Latency.P50, n.Rounds.Latency.P99, n.KiBPerConn)
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %s | %.1f / %.1f | %.2f | %.2f |\n", label, n.Rounds.LastDelivery.Median, n.Rounds.LastDelivery.P90,
+			n.Rounds.FirstToLast.Median, thousands(n.DeliveriesPerS), n.Rounds.Latency.P50, n.Rounds.Latency.P99, n.Rounds.ServerCPUPerDelivery, n.KiBPerConn)
 	}
 	fmt.Fprintf(&b, "\nslowest clustered node ÷ single: delivery rate %.2f×, last delivery %.2f×; memory per connection (node 0 ÷ single) %.2f×\n",
 		r.RateRatio, r.LastDeliveryRatio, r.MemoryRatio)
+	fmt.Fprintf(&b, "the clustered nodes together ÷ single: %s deliveries/s, %.2f×; CPU per delivery (single ÷ costliest clustered node) %.2f×\n",
+		thousands(r.AggregateRate), r.AggregateRatio, r.CPURatio)
 	fmt.Fprintf(&b, "broker round trip (%s): p50 %.3f ms, p99 %.3f ms\n", r.Broker, r.BrokerRTT.P50, r.BrokerRTT.P99)
 	notes := slices.Compact(slices.Clone(r.Notes))
 	for _, n := range notes {
