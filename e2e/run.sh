@@ -8,6 +8,10 @@
 #   SUZAKU_E2E_RACE=1 ./e2e/run.sh    the app built with -race
 #   SUZAKU_E2E_SEED=7 ./e2e/run.sh    another seed for the presence convergence test
 #
+# cluster*.test.js start their own redis-server and nats-server (on free
+# ports, never the shared ones) and several app nodes over them: without
+# the binaries those suites are skipped, or fail when CI is set.
+#
 # browser.test.js drives Debian's chromium (/usr/bin/chromium, or
 # SUZAKU_E2E_CHROMIUM) with playwright-core: without it the test is skipped,
 # or fails when CI is set.
