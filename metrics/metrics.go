@@ -89,46 +89,46 @@ type Metrics struct {
 	handler http.Handler
 	lat     []float64
 
-	conns        *prometheus.GaugeVec
-	connsTotal   *prometheus.CounterVec
-	refused      *prometheus.CounterVec
-	disconnects  *prometheus.CounterVec
-	connectDur   *prometheus.HistogramVec
-	lifetime     *prometheus.HistogramVec
-	slow         *prometheus.CounterVec
-	drops        *prometheus.CounterVec
-	limits       *prometheus.CounterVec
-	transports   [2]transportSet // websocket, longpoll: bound in advance
+	conns       *prometheus.GaugeVec
+	connsTotal  *prometheus.CounterVec
+	refused     *prometheus.CounterVec
+	disconnects *prometheus.CounterVec
+	connectDur  *prometheus.HistogramVec
+	lifetime    *prometheus.HistogramVec
+	slow        *prometheus.CounterVec
+	drops       *prometheus.CounterVec
+	limits      *prometheus.CounterVec
+	transports  [2]transportSet // websocket, longpoll: bound in advance
 	// The per-frame counters are plain atomics read by CounterFuncs: an
 	// add is one atomic instruction, where prometheus.Counter.Add of a
 	// float is a compare-and-swap loop.
 	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
-	channels     prometheus.Gauge
-	patChannels  *prometheus.GaugeVec
-	joins        *prometheus.CounterVec
-	joinErrors   *prometheus.CounterVec
-	joinDur      *prometheus.HistogramVec
-	closes       *prometheus.CounterVec
-	handleDur    *prometheus.HistogramVec
-	replies      *prometheus.CounterVec
-	crashes      *prometheus.CounterVec
-	broadcasts   prometheus.Counter
-	fanout       prometheus.Histogram
-	broadcastDur prometheus.Histogram
-	brokerUp     prometheus.Gauge
-	publishes    prometheus.Counter
-	publishErrs  prometheus.Counter
-	publishDur   prometheus.Histogram
-	brokerRecv   prometheus.Counter
-	reconnects   prometheus.Counter
-	roundTrip    prometheus.Histogram
-	diffs        prometheus.Counter
-	diffEntries  prometheus.Counter
-	cacheHits    *prometheus.CounterVec
-	cacheMisses  *prometheus.CounterVec
-	cacheInvals  *prometheus.CounterVec
-	apiRequests  *prometheus.CounterVec
-	apiDur       *prometheus.HistogramVec
+	channels                               prometheus.Gauge
+	patChannels                            *prometheus.GaugeVec
+	joins                                  *prometheus.CounterVec
+	joinErrors                             *prometheus.CounterVec
+	joinDur                                *prometheus.HistogramVec
+	closes                                 *prometheus.CounterVec
+	handleDur                              *prometheus.HistogramVec
+	replies                                *prometheus.CounterVec
+	crashes                                *prometheus.CounterVec
+	broadcasts                             prometheus.Counter
+	fanout                                 prometheus.Histogram
+	broadcastDur                           prometheus.Histogram
+	brokerUp                               prometheus.Gauge
+	publishes                              prometheus.Counter
+	publishErrs                            prometheus.Counter
+	publishDur                             prometheus.Histogram
+	brokerRecv                             prometheus.Counter
+	reconnects                             prometheus.Counter
+	roundTrip                              prometheus.Histogram
+	diffs                                  prometheus.Counter
+	diffEntries                            prometheus.Counter
+	cacheHits                              *prometheus.CounterVec
+	cacheMisses                            *prometheus.CounterVec
+	cacheInvals                            *prometheus.CounterVec
+	apiRequests                            *prometheus.CounterVec
+	apiDur                                 *prometheus.HistogramVec
 
 	patterns sync.Map // pattern string → *patternSet
 }
