@@ -55,8 +55,8 @@ type Config struct {
 	// leave at once.
 	KeepPresenceOnShutdown bool
 	// Hook receives the telemetry events of the broker (the fan-out and
-	// time of each local delivery; Redis also its publishes, receives and
-	// reconnects; the NATS adapter does not report yet) and of presence
+	// time of each local delivery; Redis and NATS also their publishes,
+	// receives and reconnects) and of presence
 	// (its diffs), unless Presence.Hook is set. Nil costs nothing.
 	Hook telemetry.Hook
 	// Logger receives the broker's connection events and the parts'

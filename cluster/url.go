@@ -93,7 +93,7 @@ func openBroker(rawURL, node string, log *slog.Logger, hook telemetry.Hook) (pub
 				return nil, "", fmt.Errorf("cluster: open broker %q: bad server %q: want nats://HOST:PORT", redact(rawURL), redact(s))
 			}
 		}
-		b, err := nats.New(nats.Config{Node: node, URL: base, Prefix: name, ReconnectWait: DefaultReconnectWait, Logger: log})
+		b, err := nats.New(nats.Config{Node: node, URL: base, Prefix: name, ReconnectWait: DefaultReconnectWait, Logger: log, Hook: hook})
 		if err != nil {
 			return nil, "", fmt.Errorf("cluster: open broker %q: %w", redact(rawURL), err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/suzaku-go/suzaku/pubsub"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // Defaults of [Config].
@@ -95,6 +96,11 @@ type Config struct {
 	// Logger receives connection events: connected at Info, lost at Warn,
 	// malformed messages at Debug. Nil discards.
 	Logger *slog.Logger
+	// Hook receives the broker's telemetry events (package telemetry):
+	// each publish, each message received from the other nodes, each local
+	// broadcast with its fan-out, the connection lost and back. Nil costs
+	// nothing.
+	Hook telemetry.Hook
 }
 
 // Broker is a [pubsub.Broker] over NATS core pub/sub. Its methods are safe
@@ -108,6 +114,7 @@ type Broker struct {
 	opts       nats.Options
 	bufSize    int
 	log        *slog.Logger
+	hook       telemetry.Hook
 	reg        *pubsub.Registry
 	local      local.Node
 
@@ -169,6 +176,7 @@ func New(cfg Config) (*Broker, error) {
 		conn:       cfg.Conn,
 		bufSize:    bufSize,
 		log:        log.With(logNode, cfg.Node, logPrefix, prefix),
+		hook:       cfg.Hook,
 		reg:        pubsub.NewRegistry(0),
 	}
 	b.local = local.Node{Prefix: "pubsub/nats", Name: cfg.Node, Reg: b.reg}
@@ -255,7 +263,13 @@ func (b *Broker) Broadcast(ctx context.Context, m *pubsub.Message) error {
 		}
 		b.unsent.Add(1)
 	}
-	b.reg.Dispatch(m)
+	if b.hook == nil {
+		b.reg.Dispatch(m)
+		return nil
+	}
+	start := time.Now()
+	n := b.reg.Dispatch(m)
+	b.hook.Event(telemetry.Event{Kind: telemetry.KindBroadcast, N: n, Duration: time.Since(start)})
 	return nil
 }
 
@@ -287,7 +301,11 @@ func (b *Broker) publish(ctx context.Context, op, subject string, only bool, nod
 	if nc == nil {
 		return fmt.Errorf("pubsub/nats: %s %q: %w", op, m.Topic, ErrNotConnected)
 	}
-	if err := nc.Publish(subject, envelope.Encode(only, node, m)); err != nil {
+	err := nc.Publish(subject, envelope.Encode(only, node, m))
+	if b.hook != nil && m.Topic != local.HelloTopic {
+		b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerPublish, Err: err})
+	}
+	if err != nil {
 		if errors.Is(err, nats.ErrReconnectBufExceeded) {
 			err = fmt.Errorf("%w (%w)", ErrNotConnected, err)
 		}
@@ -366,6 +384,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 		if !nc.IsConnected() {
 			if b.ready.Swap(nil) != nil {
 				b.log.Warn("nats pubsub: disconnected")
+				b.emitDown()
 			}
 			return
 		}
@@ -378,7 +397,9 @@ func (b *Broker) Serve(ctx context.Context) error {
 		switch {
 		case err == nil:
 			b.ready.Store(nc)
-			b.connects.Add(1)
+			if b.connects.Add(1) > 1 && b.hook != nil {
+				b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerReconnect})
+			}
 			b.log.Info("nats pubsub: subscribed", "server", nc.ConnectedUrlRedacted())
 			b.hello(ctx)
 		case ctx.Err() == nil:
@@ -406,6 +427,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 			if st != nats.CONNECTED && b.ready.Swap(nil) != nil {
 				// Even if it has reconnected since: confirm again.
 				b.log.Warn("nats pubsub: disconnected")
+				b.emitDown()
 			}
 			refresh()
 		case <-retry:
@@ -448,6 +470,9 @@ func (b *Broker) receive(nm *nats.Msg) {
 	}
 	if ok {
 		b.received.Add(1)
+		if b.hook != nil {
+			b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerReceive})
+		}
 	}
 }
 
@@ -512,4 +537,10 @@ func (b *Broker) Healthy(context.Context) error {
 		return fmt.Errorf("pubsub/nats: node %q: %w", b.node, pubsub.ErrDuplicateNode)
 	}
 	return nil
+}
+
+func (b *Broker) emitDown() {
+	if b.hook != nil {
+		b.hook.Event(telemetry.Event{Kind: telemetry.KindBrokerDown})
+	}
 }

@@ -1,0 +1,57 @@
+package nats_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/suzaku-go/suzaku/internal/testutil"
+	suzakunats "github.com/suzaku-go/suzaku/pubsub/nats"
+	"github.com/suzaku-go/suzaku/pubsub/pubsubtest"
+	"github.com/suzaku-go/suzaku/telemetry"
+)
+
+type kinds struct {
+	mu sync.Mutex
+	n  map[telemetry.Kind]int
+}
+
+func (k *kinds) Event(e telemetry.Event) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.n == nil {
+		k.n = map[telemetry.Kind]int{}
+	}
+	k.n[e.Kind]++
+}
+
+func (k *kinds) get(kind telemetry.Kind) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.n[kind]
+}
+
+// TestNATSTelemetry: a broadcast is a publish and a local fan-out on its
+// node, a receive on the other.
+func TestNATSTelemetry(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, -1)
+	prefix := newPrefix()
+	ha, hb := &kinds{}, &kinds{}
+	a := newBroker(t, suzakunats.Config{Node: "a", URL: srv.ClientURL(), Prefix: prefix, Hook: ha})
+	b := newBroker(t, suzakunats.Config{Node: "b", URL: srv.ClientURL(), Prefix: prefix, Hook: hb})
+	serve(t, a, true)
+	serve(t, b, true)
+	topic := pubsubtest.NewTopic("telemetry")
+	r := pubsubtest.NewRecorder("r", 8)
+	testutil.Success(t, b.Subscribe(t.Context(), topic, r))
+	testutil.Success(t, a.Broadcast(t.Context(), pubsubtest.Msg(topic, "e1")))
+	r.Expect(t, "e1")
+	testutil.CheckFor(t, 5*time.Second, func() error {
+		if ha.get(telemetry.KindBrokerPublish) != 1 || ha.get(telemetry.KindBroadcast) != 1 || hb.get(telemetry.KindBrokerReceive) != 1 {
+			return fmt.Errorf("publish %d, broadcast %d, receive %d", ha.get(telemetry.KindBrokerPublish), ha.get(telemetry.KindBroadcast), hb.get(telemetry.KindBrokerReceive))
+		}
+		return nil
+	})
+}
