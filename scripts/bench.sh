@@ -160,6 +160,7 @@ fi
 # regenerations: it is the last section of the page.
 ops_section=$(sed -n '/^## Operations: /,$p' "$OUT" 2>/dev/null || true)
 "$tmp/suzaku-bench" render --in "$JSON" --out "$OUT" --script "scripts/bench.sh"
+printf '\nThe targets of these figures, the profiles behind them and what is left: [performance.md](performance.md).\n' >>"$OUT"
 
 # At 10 broadcasts/s both servers deliver everything they are offered; the
 # issue's fan-out target is about the most each can deliver, so a second
