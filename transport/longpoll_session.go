@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -79,6 +80,9 @@ func lpSignal(c chan struct{}) {
 func (s *lpSession) Send(f wire.Frame) error {
 	if f.Opcode != wire.OpText {
 		s.lp.log.Debug("longpoll drops a binary frame", "session", s.id, "bytes", len(f.Data))
+		if h := s.lp.cfg.Hook; h != nil {
+			h.Event(telemetry.Event{Kind: telemetry.KindDrop, Transport: nameLongPoll, Reason: "binary", N: 1})
+		}
 		return ErrLongPollBinary
 	}
 	s.mu.Lock()

@@ -7,12 +7,14 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/suzaku-go/suzaku/channel"
 	"github.com/suzaku-go/suzaku/internal/testutil"
+	"github.com/suzaku-go/suzaku/telemetry"
 	"github.com/suzaku-go/suzaku/transport"
 )
 
@@ -102,7 +104,13 @@ func TestLongPollMaxBatch(t *testing.T) {
 // ErrLongPollBinary.
 func TestLongPollBinary(t *testing.T) {
 	t.Parallel()
-	env := newLP(t, transport.LongPollConfig{})
+	var drops atomic.Int64
+	hook := telemetry.HookFunc(func(e telemetry.Event) {
+		if e.Kind == telemetry.KindDrop && e.Transport == "longpoll" && e.Reason == "binary" {
+			drops.Add(int64(e.N))
+		}
+	})
+	env := newLP(t, transport.LongPollConfig{Hook: hook})
 	c := env.open("")
 	c.join("room:bin", "1")
 	bin := binaryLine(t, "1", "2", "room:bin", "echo", []byte{1, 2, 3})
@@ -115,6 +123,7 @@ func TestLongPollBinary(t *testing.T) {
 		`["1","3","room:bin","phx_reply",{"response":{"after":true},"status":"ok"}]`,
 		`["1","4","room:bin","phx_reply",{"response":{"err":"` + transport.ErrLongPollBinary.Error() + `"},"status":"ok"}]`,
 	})
+	testutil.Equal(t, "binary frames dropped (telemetry)", drops.Load(), int64(2)) // the echo's reply and the push
 }
 
 // TestLongPollPollTimeout: an idle poll is answered 204 after the
