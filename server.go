@@ -249,7 +249,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if !s.cfg.DisableMemoryTrim {
 		tctx, tcancel := context.WithCancel(ctx)
 		tdone := make(chan struct{})
-		go func() { defer close(tdone); trimMemory(tctx, trimInterval, debug.FreeOSMemory) }()
+		go func() { defer close(tdone); trimMemory(tctx, trimInterval, readHeapStats(), debug.FreeOSMemory) }()
 		defer func() { tcancel(); <-tdone }()
 	}
 

@@ -33,14 +33,22 @@ var trimSamples = []string{
 	"/memory/classes/heap/free:bytes",
 }
 
-// trimMemory runs until ctx is done; see the comment above. release gives
-// the heap back (debug.FreeOSMemory; tests count the calls instead).
-func trimMemory(ctx context.Context, interval time.Duration, release func()) {
+// heapStats is what trimMemory reads of the runtime each interval.
+type heapStats struct {
+	allocs  uint64 // bytes allocated since the process started
+	live    uint64 // live heap as of the last GC
+	objects uint64 // heap bytes in objects, live or not yet swept
+	free    uint64 // free heap not yet returned to the system
+}
+
+// readHeapStats returns a reader of the runtime's heap figures, reusing
+// its samples between calls.
+func readHeapStats() func() heapStats {
 	s := make([]metrics.Sample, len(trimSamples))
 	for i, name := range trimSamples {
 		s[i].Name = name
 	}
-	read := func() (allocs, live, objects, free uint64) {
+	return func() heapStats {
 		metrics.Read(s)
 		v := func(i int) uint64 {
 			if s[i].Value.Kind() == metrics.KindUint64 {
@@ -48,11 +56,17 @@ func trimMemory(ctx context.Context, interval time.Duration, release func()) {
 			}
 			return 0
 		}
-		return v(0), v(1), v(2), v(3)
+		return heapStats{v(0), v(1), v(2), v(3)}
 	}
+}
+
+// trimMemory runs until ctx is done; see the comment above. read gives
+// the heap's figures (readHeapStats; tests script them) and release gives
+// the heap back (debug.FreeOSMemory; tests count the calls instead).
+func trimMemory(ctx context.Context, interval time.Duration, read func() heapStats, release func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	prev, _, _, _ := read()
+	prev := read().allocs
 	var last time.Time
 	for {
 		select {
@@ -60,13 +74,13 @@ func trimMemory(ctx context.Context, interval time.Duration, release func()) {
 			return
 		case <-t.C:
 		}
-		allocs, live, objects, free := read()
-		allocated := allocs - prev
-		prev = allocs
-		if shouldTrim(allocated, live, objects, free, time.Since(last)) {
+		h := read()
+		allocated := h.allocs - prev
+		prev = h.allocs
+		if shouldTrim(allocated, h.live, h.objects, h.free, time.Since(last)) {
 			release()
 			last = time.Now()
-			prev, _, _, _ = read()
+			prev = read().allocs
 		}
 	}
 }

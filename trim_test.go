@@ -2,6 +2,7 @@ package suzaku
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,36 +10,69 @@ import (
 
 var sink [][]byte
 
-// runTrim runs trimMemory with a release that counts its calls, until the
-// returned stop is called.
-func runTrim(t *testing.T) (calls *atomic.Int64, stop func()) {
-	t.Helper()
-	calls = new(atomic.Int64)
+// TestServerMemoryTrimReadsHeap: the runtime's figures trimMemory reads
+// are there and move: a 64 MiB live burst shows in allocs and the live
+// heap, and once dropped and collected it leaves the live heap.
+func TestServerMemoryTrimReadsHeap(t *testing.T) {
+	read := readHeapStats()
+	before := read()
+	for range 64 << 10 { // 64 MiB in 1 KiB pieces, kept live
+		sink = append(sink, make([]byte, 1024))
+	}
+	runtime.GC()
+	held := read()
+	if got := held.allocs - before.allocs; got < 64<<20 {
+		t.Errorf("allocs grew by %d bytes over a 64 MiB burst", got)
+	}
+	if held.live < 64<<20 || held.objects < 60<<20 {
+		t.Errorf("holding 64 MiB: live %d, objects %d", held.live, held.objects)
+	}
+	sink = nil
+	runtime.GC()
+	if after := read(); after.live > held.live-48<<20 {
+		t.Errorf("after dropping 64 MiB: live %d, was %d", after.live, held.live)
+	}
+}
+
+// TestServerMemoryTrimLoop drives trimMemory with scripted figures: no
+// trim while the process allocates, one as soon as it is idle with
+// garbage, and no second one within trimEvery however long it stays so.
+func TestServerMemoryTrimLoop(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	var reads, releases atomic.Int64
+	read := func() heapStats {
+		n := reads.Add(1)
+		h := heapStats{live: 10 * mib, objects: 60 * mib}
+		if n <= 20 { // busy: 8 MiB allocated per interval
+			h.allocs = uint64(n) * 8 * mib
+		} else { // idle from then on
+			h.allocs = 20 * 8 * mib
+		}
+		return h
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		trimMemory(ctx, 20*time.Millisecond, func() { calls.Add(1) })
+		trimMemory(ctx, time.Millisecond, read, func() {
+			if reads.Load() <= 20 {
+				t.Errorf("released at read %d, while busy", reads.Load())
+			}
+			releases.Add(1)
+		})
 	}()
-	return calls, func() { cancel(); <-done }
-}
-
-// TestServerMemoryTrimAfterBurst: after a burst of garbage and then quiet,
-// the trim gives the heap back. Not parallel: other tests' allocations
-// would keep the process from looking idle.
-func TestServerMemoryTrimAfterBurst(t *testing.T) {
-	for range 64 << 10 { // 64 MiB in 1 KiB pieces, all garbage at once
-		sink = append(sink, make([]byte, 1024))
+	deadline := time.Now().Add(30 * time.Second)
+	for reads.Load() < 200 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
 	}
-	sink = nil
-	calls, stop := runTrim(t)
-	defer stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for calls.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("trimMemory released nothing within 10 s of a 64 MiB burst of garbage")
-		}
-		time.Sleep(20 * time.Millisecond)
+	cancel()
+	<-done
+	if n := reads.Load(); n < 200 {
+		t.Fatalf("trimMemory read the heap %d times in 30 s, want 200", n)
+	}
+	if n := releases.Load(); n != 1 {
+		t.Errorf("released %d times, want once (idle after read 20, then within trimEvery)", n)
 	}
 }
 
