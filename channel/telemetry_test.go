@@ -140,9 +140,21 @@ func TestChannelTelemetryNoHookAllocs(t *testing.T) {
 		defer sess.Close()
 		return testing.AllocsPerRun(200, func() { _ = sess.Receive(heartbeat) })
 	}
-	none := measure(nil)
-	with := measure(&countHook{})
-	testutil.Equal(t, "allocs with a hook minus without", with-none, 0.0)
+	// AllocsPerRun counts the whole process's allocations, and the
+	// session's writer replies on its own goroutine: take the least of a
+	// few runs of each. A hook that allocated per event would add at
+	// least one per run to every one of them.
+	least := func(h telemetry.Hook) float64 {
+		m := measure(h)
+		for range 4 {
+			m = min(m, measure(h))
+		}
+		return m
+	}
+	none, with := least(nil), least(&countHook{})
+	if with-none >= 0.5 {
+		t.Errorf("allocs per heartbeat: %.2f with a hook, %.2f without; the hook must cost none", with, none)
+	}
 }
 
 type countHook struct{ n atomic.Int64 }
