@@ -114,6 +114,17 @@ type Config struct {
 	// ignore it, so the Tracker cannot Serve again: use it for process
 	// shutdown, not with a supervisor that restarts Serve. Default false.
 	PermdownOnShutdown bool
+	// DiffInterval is how often, at most, a large topic (see
+	// CoalesceAbove) gets a presence_diff while its presences keep
+	// changing: the first change goes out at once, later ones within the
+	// interval are merged into one diff. Default DefaultDiffInterval
+	// (100 ms); negative sends every change at once, on every topic.
+	DiffInterval time.Duration
+	// CoalesceAbove is the number of local subscribers above which a
+	// topic's diffs are coalesced (DiffInterval). It needs a broker that
+	// counts them ([pubsub.LocalCounter]); with another, no topic is.
+	// Default DefaultCoalesceAbove (100); negative coalesces every topic.
+	CoalesceAbove int
 	// Logger receives replica up/down events at Info and dropped or bad
 	// messages at Debug. Nil discards.
 	Logger *slog.Logger
@@ -163,9 +174,14 @@ type Tracker struct {
 	sample     int                   // ticks until the next clock sample
 	stats      Stats
 
-	qmu      sync.Mutex // guards queue and draining; taken after mu
+	diffEvery     time.Duration       // Config.DiffInterval; <= 0: never coalesce
+	coalesceAbove int                 // Config.CoalesceAbove
+	counter       pubsub.LocalCounter // nil: never coalesce
+
+	qmu      sync.Mutex // guards queue, draining and windows; taken after mu
 	queue    []diff
 	draining bool
+	windows  map[string]*window // large topics' open coalescing windows
 }
 
 // ownerState is what one Owner tracks.
@@ -231,11 +247,17 @@ func New(cfg Config) (*Tracker, error) {
 		hook:       cfg.Hook,
 		now:        now,
 		in:         newInbox(),
+		diffEvery:  cmp.Or(cfg.DiffInterval, DefaultDiffInterval),
+		counter:    localCounter(cfg.Broker),
 		refHash:    uint16(h.Sum32()),
 		st:         newState(self),
 		owners:     map[Owner]*ownerState{},
 		peers:      map[string]*peer{},
 		superseded: map[replica]time.Time{},
+	}
+	t.coalesceAbove = cfg.CoalesceAbove
+	if t.coalesceAbove == 0 {
+		t.coalesceAbove = DefaultCoalesceAbove
 	}
 	return t, nil
 }
@@ -554,6 +576,7 @@ func (t *Tracker) drain() {
 			t.qmu.Unlock()
 			return
 		}
+		q = t.coalesce(q)
 		t.qmu.Unlock()
 		t.publishAll(q)
 		t.qmu.Lock()
@@ -572,7 +595,10 @@ func (t *Tracker) publishAll(q []diff) {
 		}
 	}()
 	for i := range q {
-		t.publish(&q[i])
+		func() {
+			defer t.sent(q[i].topic) // panic or not, the window runs
+			t.publish(&q[i])
+		}()
 	}
 	done = true
 }

@@ -120,5 +120,9 @@ func (b *Memory) dispatch(ctx context.Context, op string, m *Message) error {
 // done (see [Registry.Serve]), then returns nil.
 func (b *Memory) Serve(ctx context.Context) error { return b.reg.Serve(ctx) }
 
+// LocalSubscribers returns the number of topic's subscribers on this
+// node (see [LocalCounter]).
+func (b *Memory) LocalSubscribers(topic string) int { return b.reg.Count(topic) }
+
 // Stats returns the broker's counters: see [Stats].
 func (b *Memory) Stats() Stats { return b.reg.Stats() }

@@ -43,6 +43,17 @@ type Subscriber interface {
 	Deliver(m *Message)
 }
 
+// LocalCounter is implemented by brokers that can tell how many
+// subscribers a topic has on this node: [Memory] and the Redis and NATS
+// adapters. Parts that pay per local subscriber (the presence tracker's
+// diffs) use it to change strategy on large topics. The count is a
+// snapshot, cheap enough to read once per event, not per delivery.
+type LocalCounter interface {
+	// LocalSubscribers returns the number of topic's subscribers on
+	// this node.
+	LocalSubscribers(topic string) int
+}
+
 // Broker is a publish/subscribe bus. The in-memory [Memory] broker serves one
 // process; adapters (Redis, NATS) implement the same interface across nodes.
 // Every method is safe for concurrent use.

@@ -504,6 +504,10 @@ type Stats struct {
 }
 
 // Stats returns the broker's state and counters.
+// LocalSubscribers returns the number of topic's subscribers on this
+// node (see [pubsub.LocalCounter]).
+func (b *Broker) LocalSubscribers(topic string) int { return b.reg.Count(topic) }
+
 func (b *Broker) Stats() Stats {
 	return Stats{
 		Stats:     b.reg.Stats(),
