@@ -60,7 +60,9 @@ type Config struct {
 	// (its diffs), unless Presence.Hook is set. Nil costs nothing.
 	Hook telemetry.Hook
 	// Logger receives the broker's connection events and the parts'
-	// failures. Nil discards.
+	// failures. Nil discards. It must not name the node already: the
+	// parts add "node" to their lines, and [Cluster.Logger] gives the app
+	// a logger that names it once.
 	Logger *slog.Logger
 }
 
@@ -120,8 +122,19 @@ func New(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	return &Cluster{broker: broker, kind: kind, node: node, presence: tracker, streams: streams, serveStr: serveStr, log: log}, nil
+	return &Cluster{broker: broker, kind: kind, node: node, presence: tracker, streams: streams, serveStr: serveStr,
+		log: log.With(logNode, node)}, nil
 }
+
+// logNode is the attribute that names the node in log lines.
+const logNode = "node"
+
+// Logger returns Config.Logger with this node's name added once, as
+// "node": the logger for the app's own lines (server, sockets, API), so
+// that every line a node writes names it exactly once. The broker and the
+// presence tracker add the same attribute to theirs, which is why
+// Config.Logger must not carry it already.
+func (c *Cluster) Logger() *slog.Logger { return c.log }
 
 // Broker returns the broker, for channel.Config.Broker and the like.
 func (c *Cluster) Broker() pubsub.Broker { return c.broker }

@@ -107,6 +107,7 @@ func (a *app) build(cfg config) error {
 	if a.cluster, err = cluster.New(cluster.Config{Broker: cfg.broker, Node: cfg.node, Addr: cfg.addr, Logger: a.log, Hook: a.metrics}); err != nil {
 		return err
 	}
+	a.log = a.cluster.Logger() // every line names the node, once
 	a.presence = a.cluster.Presence()
 	socketCfg, err := a.socketConfig(a.cluster.Broker())
 	if err != nil {

@@ -58,6 +58,7 @@ func newApp(opts options, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	log = c.Logger() // every line names the node, once
 	broker, tracker := c.Broker(), c.Presence()
 	a := &app{mux: http.NewServeMux(), presence: tracker, cluster: c}
 	router := &channel.Router{}

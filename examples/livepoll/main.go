@@ -82,6 +82,7 @@ func newApp(cfg config, log *slog.Logger) (*app, error) {
 	if a.cluster, err = cluster.New(cluster.Config{Broker: cfg.broker, Node: cfg.node, Addr: cfg.addr, Logger: log}); err != nil {
 		return nil, err
 	}
+	log = a.cluster.Logger() // every line names the node, once
 	if err := os.MkdirAll(cfg.data, 0o755); err != nil {
 		return nil, err
 	}
