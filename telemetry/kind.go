@@ -40,7 +40,9 @@ const (
 	// KindCrash: a channel handler panicked (Pattern).
 	KindCrash
 	// KindBroadcast: a broker delivered a broadcast to this node's
-	// subscribers (N is the fan-out, Duration the delivery).
+	// subscribers (N is the fan-out, Duration the delivery), whether it
+	// was sent on this node or, over a cluster broker, on another: each
+	// node reports its own fan-out.
 	KindBroadcast
 	// KindSlowClient: a client was disconnected because its write queue
 	// was over its limit (Transport, N bytes dropped).

@@ -179,7 +179,7 @@ func New(cfg Config) (*Broker, error) {
 		hook:       cfg.Hook,
 		reg:        pubsub.NewRegistry(0),
 	}
-	b.local = local.Node{Prefix: "pubsub/nats", Name: cfg.Node, Reg: b.reg}
+	b.local = local.Node{Prefix: "pubsub/nats", Name: cfg.Node, Reg: b.reg, Hook: cfg.Hook}
 	b.local.Hello.Log = b.log
 	if cfg.Conn == nil {
 		b.opts = nats.GetDefaultOptions()

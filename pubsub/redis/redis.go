@@ -152,7 +152,7 @@ func New(cfg Config) (*Broker, error) {
 		hook:    cfg.Hook,
 		reg:     pubsub.NewRegistry(0),
 	}
-	b.local = local.Node{Prefix: "pubsub/redis", Name: cfg.Node, Reg: b.reg}
+	b.local = local.Node{Prefix: "pubsub/redis", Name: cfg.Node, Reg: b.reg, Hook: cfg.Hook}
 	b.local.Hello.Log = b.log
 	return b, nil
 }

@@ -13,8 +13,9 @@ import (
 )
 
 type kinds struct {
-	mu sync.Mutex
-	n  map[telemetry.Kind]int
+	mu  sync.Mutex
+	n   map[telemetry.Kind]int
+	fan int // the sum of KindBroadcast's N
 }
 
 func (k *kinds) Event(e telemetry.Event) {
@@ -24,6 +25,15 @@ func (k *kinds) Event(e telemetry.Event) {
 		k.n = map[telemetry.Kind]int{}
 	}
 	k.n[e.Kind]++
+	if e.Kind == telemetry.KindBroadcast {
+		k.fan += e.N
+	}
+}
+
+func (k *kinds) fanout() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.fan
 }
 
 func (k *kinds) get(kind telemetry.Kind) int {
@@ -33,7 +43,7 @@ func (k *kinds) get(kind telemetry.Kind) int {
 }
 
 // TestRedisTelemetry: a broadcast is a publish and a local fan-out on its
-// node, a receive on the other.
+// node, a receive and a local fan-out (to its subscriber) on the other.
 func TestRedisTelemetry(t *testing.T) {
 	t.Parallel()
 	channel := newChannel()
@@ -50,6 +60,9 @@ func TestRedisTelemetry(t *testing.T) {
 	testutil.CheckFor(t, 5*time.Second, func() error {
 		if ha.get(telemetry.KindBrokerPublish) != 1 || ha.get(telemetry.KindBroadcast) != 1 || hb.get(telemetry.KindBrokerReceive) != 1 {
 			return fmt.Errorf("publish %d, broadcast %d, receive %d", ha.get(telemetry.KindBrokerPublish), ha.get(telemetry.KindBroadcast), hb.get(telemetry.KindBrokerReceive))
+		}
+		if n, fan := hb.get(telemetry.KindBroadcast), hb.fanout(); n != 1 || fan != 1 {
+			return fmt.Errorf("the receiving node reported %d broadcasts with a fan-out of %d, want 1 and 1", n, fan)
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/suzaku-go/suzaku/pubsub"
 	"github.com/suzaku-go/suzaku/pubsub/internal/envelope"
+	"github.com/suzaku-go/suzaku/telemetry"
 )
 
 // Node is one node's subscriptions. Prefix starts its errors
@@ -21,7 +22,8 @@ type Node struct {
 	Prefix string
 	Name   string // this node's name
 	Reg    *pubsub.Registry
-	Hello  Hello // duplicate-name detection
+	Hello  Hello          // duplicate-name detection
+	Hook   telemetry.Hook // a KindBroadcast per received broadcast dispatched here; nil costs nothing
 }
 
 // Receive decodes an envelope from another node and dispatches its
@@ -41,7 +43,13 @@ func (n *Node) Receive(data []byte) (bool, error) {
 		n.Hello.receive(env.Msg)
 		return false, nil
 	}
-	n.Reg.Dispatch(env.Msg)
+	if n.Hook == nil {
+		n.Reg.Dispatch(env.Msg)
+		return true, nil
+	}
+	start := time.Now()
+	d := n.Reg.Dispatch(env.Msg)
+	n.Hook.Event(telemetry.Event{Kind: telemetry.KindBroadcast, N: d, Duration: time.Since(start)})
 	return true, nil
 }
 
