@@ -193,7 +193,7 @@ func New(cfg Config) (*Metrics, error) {
 	m.publishDur = f.histogram("suzaku_broker_publish_duration_seconds", "Time a publish to the broker took.", lat)
 	m.brokerRecv = f.counter("suzaku_broker_received_total", "Messages received from the broker.")
 	m.reconnects = f.counter("suzaku_broker_reconnects_total", "Times the broker connection came back.")
-	m.roundTrip = f.histogram("suzaku_broker_round_trip_seconds", "Round trip of the broker health probe.", lat)
+	m.roundTrip = f.histogram("suzaku_broker_round_trip_seconds", "Round trip of one request to the broker's server (Redis PING, NATS flush), sampled by the dashboard.", lat)
 	m.diffs = f.counter("suzaku_presence_diffs_total", "Presence diffs applied.")
 	m.diffEntries = f.counter("suzaku_presence_diff_entries_total", "Joins and leaves in the presence diffs applied.")
 	m.cacheHits = f.counterVec("suzaku_cache_hits_total", "Cache lookups that hit.", "cache")

@@ -3,6 +3,7 @@ package pubsub
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrDuplicateNode is returned, wrapped, by a network broker's Healthy
@@ -18,6 +19,16 @@ type Checker interface {
 	// makes no network call and returns at once; ctx is for brokers that
 	// must ask.
 	Healthy(ctx context.Context) error
+}
+
+// Pinger is implemented by brokers that can measure a round trip to their
+// server (the Redis and NATS adapters): live views show it, while
+// [Checker.Healthy] stays free of network calls.
+type Pinger interface {
+	// Ping sends one request to the broker's server and waits for its
+	// answer, within ctx. It returns the time that took, or why it
+	// failed (not connected, ctx done, the server's error).
+	Ping(ctx context.Context) (time.Duration, error)
 }
 
 // Healthy returns b's health if b is a [Checker], else nil: a broker that

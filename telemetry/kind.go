@@ -66,8 +66,8 @@ const (
 	KindBrokerReconnect
 	// KindBrokerDown: the broker connection was lost (Err).
 	KindBrokerDown
-	// KindBrokerRoundTrip: a health probe of the broker (Duration; Err on
-	// failure).
+	// KindBrokerRoundTrip: one request to the broker's server and its
+	// answer, such as Redis PING (Duration; Err on failure).
 	KindBrokerRoundTrip
 	// KindCacheHit, KindCacheMiss, KindCacheInvalidate: cache lookups and
 	// invalidations (Pattern is the cache's name, N the entries

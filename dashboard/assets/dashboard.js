@@ -79,7 +79,7 @@ const cards = [
   { id: "goroutines", title: "Goroutines", series: () => [sum(perNode((s) => gauge(s, (x) => x.goroutines)))], f: fmt.int },
   { id: "gc", title: "GC cycles / s", series: () => [sum(perNode((s) => rate(s, "gc")))], f: fmt.rate,
     sub: () => `pause p99 ${fmt.ms(Math.max(0, ...perNode((s) => s.at(-1)?.gc_pause_p99 ?? 0)))}` },
-  { id: "broker", title: "Broker check", series: () => [maxOf(perNode((s) => gauge(s, (x) => x.broker.check_ms)))],
+  { id: "broker", title: "Broker round trip", series: () => [maxOf(perNode((s) => gauge(s, (x) => x.broker.round_trip_ms)))],
     value: () => {
       const st = perNode((s) => s.at(-1)?.broker.status)
       return st.includes("down") ? "down" : st.includes("up") ? "up" : "local"

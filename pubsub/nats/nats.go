@@ -526,6 +526,27 @@ func (b *Broker) Stats() Stats {
 func (b *Broker) Connects() uint64 { return b.connects.Load() }
 
 var _ pubsub.Reconnecter = (*Broker)(nil)
+var _ pubsub.Pinger = (*Broker)(nil)
+
+// Ping flushes the connection to the NATS server (a PING answered by a
+// PONG) and returns how long that took: the round trip to the broker
+// ([pubsub.Pinger]). Without a deadline in ctx it waits at most 5 s.
+func (b *Broker) Ping(ctx context.Context) (time.Duration, error) {
+	nc := b.ready.Load()
+	if nc == nil {
+		return 0, fmt.Errorf("pubsub/nats: ping: node %q: %w", b.node, ErrNotConnected)
+	}
+	if _, ok := ctx.Deadline(); !ok { // the client's flush needs one
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
+	start := time.Now()
+	if err := nc.FlushWithContext(ctx); err != nil {
+		return 0, fmt.Errorf("pubsub/nats: ping: %w", err)
+	}
+	return time.Since(start), nil
+}
 
 // Healthy returns nil while Serve is connected with its subscriptions
 // confirmed and no other node has this node's name; else an error

@@ -1,6 +1,8 @@
 package nats_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -67,4 +69,27 @@ func TestNATSTelemetry(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestNATSPing: Ping times a real round trip to the NATS server once
+// connected, says why not before, and fails once the server is gone.
+func TestNATSPing(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, -1)
+	b := newBroker(t, suzakunats.Config{Node: "a", URL: srv.ClientURL(), Prefix: newPrefix()})
+	if _, err := b.Ping(t.Context()); !errors.Is(err, suzakunats.ErrNotConnected) {
+		t.Fatalf("Ping before Serve = %v, want ErrNotConnected", err)
+	}
+	serve(t, b, true)
+	took, err := b.Ping(t.Context())
+	testutil.Success(t, err)
+	if took <= 0 || took > 5*time.Second {
+		t.Errorf("Ping took %v", took)
+	}
+	srv.Shutdown()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := b.Ping(ctx); err == nil {
+		t.Error("Ping succeeded with the server shut down")
+	}
 }

@@ -446,6 +446,21 @@ func (b *Broker) Stats() Stats {
 func (b *Broker) Connects() uint64 { return b.connects.Load() }
 
 var _ pubsub.Reconnecter = (*Broker)(nil)
+var _ pubsub.Pinger = (*Broker)(nil)
+
+// Ping sends PING to Redis and returns how long the answer took: the
+// round trip to the broker ([pubsub.Pinger]).
+func (b *Broker) Ping(ctx context.Context) (time.Duration, error) {
+	c := b.conn.Load()
+	if c == nil {
+		return 0, fmt.Errorf("pubsub/redis: ping: node %q: %w", b.node, ErrNotConnected)
+	}
+	start := time.Now()
+	if err := c.Do(ctx, c.B().Ping().Build()).Error(); err != nil {
+		return 0, fmt.Errorf("pubsub/redis: ping: %w", err)
+	}
+	return time.Since(start), nil
+}
 
 // Healthy returns nil while Serve is subscribed to the cluster channel
 // and no other node has this node's name; else an error wrapping

@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -66,4 +67,20 @@ func TestRedisTelemetry(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRedisPing: Ping times a real round trip to Redis once connected, and
+// says why not before.
+func TestRedisPing(t *testing.T) {
+	t.Parallel()
+	b := newBroker(t, redis.Config{Node: "a", Channel: newChannel()})
+	if _, err := b.Ping(t.Context()); !errors.Is(err, redis.ErrNotConnected) {
+		t.Fatalf("Ping before Serve = %v, want ErrNotConnected", err)
+	}
+	serve(t, b, true)
+	took, err := b.Ping(t.Context())
+	testutil.Success(t, err)
+	if took <= 0 || took > 5*time.Second {
+		t.Errorf("Ping took %v", took)
+	}
 }
