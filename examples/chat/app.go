@@ -38,6 +38,7 @@ type config struct {
 	h2c                  bool          // suzaku.Config.H2C
 	dashboardPassword    string        // the live dashboard at /ops/ for user ops; empty: none
 	pprof                bool          // profiling under the dashboard
+	trustedProxies       []string      // proxies whose X-Forwarded-For names the client (per-address limits)
 }
 
 // app is the chat server: a suzaku.Server and what its handlers share.
@@ -95,7 +96,7 @@ func (a *app) build(cfg config) error {
 	if a.passwords, err = auth.NewPasswords(auth.PasswordsConfig{}); err != nil {
 		return err
 	}
-	if a.throttle, err = auth.NewThrottle(auth.ThrottleConfig{}); err != nil {
+	if a.throttle, err = auth.NewThrottle(auth.ThrottleConfig{TrustedProxies: cfg.trustedProxies}); err != nil {
 		return err
 	}
 	if a.roomRate, err = auth.NewThrottle(auth.ThrottleConfig{Account: auth.Rate{Burst: 10, Every: 10 * time.Second}}); err != nil {
@@ -152,6 +153,7 @@ func (a *app) build(cfg config) error {
 		Addr:       cfg.addr,
 		Handler:    api.Chain(api.RequestIDs, api.Recover(a.log), api.AccessLog(a.log), api.Telemetry(a.metrics))(mux),
 		Socket:     a.socket,
+		WebSocket:  transport.WebSocketConfig{TrustedProxies: cfg.trustedProxies}, // LongPoll follows it
 		LongPoll:   transport.LongPollConfig{Secret: derive(secret, "longpoll")},
 		Services:   services,
 		Logger:     a.log,

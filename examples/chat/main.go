@@ -30,8 +30,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/suzaku-go/suzaku/internal/flagenv"
@@ -74,6 +76,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "after SIGTERM, serve this long unready (/readyz 503) before closing sockets")
 	fs.StringVar(&cfg.dashboardPassword, "dashboard-password", "", "serve the live dashboard at /ops/ to user ops with this password (empty: no dashboard)")
 	fs.BoolVar(&cfg.pprof, "pprof", false, "serve net/http/pprof and runtime figures under the dashboard, /ops/debug/pprof/ (needs -dashboard-password)")
+	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of the proxies in front, whose X-Forwarded-For names the client for per-address limits (empty: the TCP peer is the client)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	jsonLogs := fs.Bool("log-json", false, "log JSON lines instead of text")
 	set, err := flagenv.Parse(fs, args, "SUZAKU_", lookup)
@@ -85,6 +88,17 @@ func parseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	}
 	if cfg.pprof && cfg.dashboardPassword == "" {
 		return cfg, nil, set.Invalid("pprof", errors.New("profiling is served behind the dashboard's protection: set -dashboard-password"))
+	}
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return cfg, nil, set.Invalid("trusted-proxies", fmt.Errorf("%q is neither an address nor a CIDR prefix", p))
+			}
+		}
+		cfg.trustedProxies = append(cfg.trustedProxies, p)
 	}
 	if cfg.drainDelay < 0 {
 		return cfg, nil, set.Invalid("drain-delay", errors.New("negative"))

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/suzaku-go/suzaku/channel"
@@ -97,4 +101,44 @@ func TestSecurityChatRoomSpam(t *testing.T) {
 	}
 	resp, _ := ann.do("POST", "/api/rooms", map[string]string{"name": "one-too-many"})
 	equal(t, "11th room at once", resp.StatusCode, 429)
+}
+
+// TestSecurityChatTrustedProxies: behind a proxy named by -trusted-proxies,
+// the login throttle counts each client address the proxy reports, not
+// the proxy's own; X-Forwarded-For from anyone else is ignored.
+func TestSecurityChatTrustedProxies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg, _, err := parseConfig([]string{"-data", dir, "-web", dir + "/none", "-trusted-proxies", "127.0.0.1, 10.0.0.0/8"},
+		func(string) (string, bool) { return "", false }, io.Discard)
+	must(t, err)
+	equal(t, "proxies", strings.Join(cfg.trustedProxies, " "), "127.0.0.1 10.0.0.0/8")
+	a, err := newApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	must(t, err)
+	srv := httptest.NewServer(a)
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	anon := call{t: t, base: srv.URL}
+	login := func(i int, client string) int {
+		resp, _ := anon.do("POST", "/api/login", map[string]string{"name": fmt.Sprint("nobody", i), "password": "wrong-password"},
+			"X-Forwarded-For", client)
+		return resp.StatusCode
+	}
+	// auth.DefaultIPRate: a burst of 30, then one every 2 s (slow runs
+	// refill a few).
+	i := 0
+	for ; login(i, "203.0.113.1") != 429; i++ {
+		if i == 100 {
+			t.Fatal("100 attempts from one client, none throttled")
+		}
+	}
+	if i < 30 {
+		t.Errorf("throttled after %d attempts, want 30 or more", i)
+	}
+	equal(t, "first attempt from a second client", login(i+1, "203.0.113.2"), 401)
+
+	_, _, err = parseConfig([]string{"-data", dir, "-trusted-proxies", "not-an-address"},
+		func(string) (string, bool) { return "", false }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "trusted-proxies") {
+		t.Errorf("a bad -trusted-proxies: %v", err)
+	}
 }
