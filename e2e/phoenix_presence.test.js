@@ -2,7 +2,8 @@
 // WebSocket and over LongPoll: onSync/onJoin/onLeave, list() with
 // {status, phx_ref}, set_status (phx_ref_prev), leaves and disconnects, two tabs
 // of one user, a fresh presence_state after a rejoin, and the convergence of 50
-// clients of mixed transports joining and leaving in a seeded random order.
+// and of 160 clients (past the point where the server coalesces diffs) of
+// mixed transports joining and leaving in a seeded random order.
 
 import { describe, test, before, after } from "node:test"
 import assert from "node:assert/strict"
@@ -228,126 +229,139 @@ describe("presence", { concurrency: true }, () => {
 
   describe("presence: convergence", () => {
     test("50 clients of mixed transports joining and leaving in a seeded random order converge on the server's list", { timeout: 150000 }, async (t) => {
-      const seed = Number(process.env.SUZAKU_E2E_SEED || 0x5eed)
-      const rng = mulberry32(seed)
-      const pick = (xs) => xs[Math.floor(rng() * xs.length)]
-      const s = session(t, h.app)
-      const topic = room()
-      const tag = uid("conv")
-      const N = 50
-
-      // Users are drawn from a smaller pool, so some have several tabs.
-      const names = Array.from({ length: 36 }, (_, i) => `${tag}-u${i}`)
-      const clients = Array.from({ length: N }, (_, i) => {
-        const r = rng()
-        const fate = r < 0.55 ? "stay" : r < 0.8 ? "leave" : "disconnect"
-        return {
-          i,
-          user: pick(names),
-          tr: rng() < 0.5 ? WEBSOCKET : LONGPOLL,
-          status: pick(["online", "away", "busy"]),
-          fate,
-          update: fate === "stay" && rng() < 0.3,
-        }
-      })
-
-      // A witness joins before everything and stays.
-      const witness = await member(s, `${tag}-witness`, topic, { tr: WEBSOCKET })
-
-      // The schedule: a join for every client, an end for those who go and a
-      // set_status for some who stay, shuffled, each after its own join.
-      const events = []
-      for (const c of clients) {
-        events.push({ kind: "join", c })
-        if (c.fate !== "stay") events.push({ kind: c.fate, c })
-        if (c.update) events.push({ kind: "update", c })
-      }
-      shuffle(events, rng)
-      const seen = new Set()
-      for (let k = 0; k < events.length; k++) {
-        const e = events[k]
-        if (e.kind === "join") { seen.add(e.c); continue }
-        if (!seen.has(e.c)) {
-          const j = events.findIndex((x, idx) => idx > k && x.c === e.c && x.kind === "join")
-          ;[events[k], events[j]] = [events[j], events[k]]
-          seen.add(e.c)
-        }
-      }
-
-      // Run it: each action starts without waiting for the previous ones (a
-      // client's own actions wait for its join), with a small seeded pause
-      // between them so that joins, leaves and updates interleave on the server.
-      const work = []
-      for (const e of events) {
-        const c = e.c
-        if (e.kind === "join") {
-          c.sock = s.socket(c.user, { transport: c.tr.transport })
-          c.ch = c.sock.channel(topic, { status: c.status })
-          c.probe = new PresenceProbe(c.ch, `client ${c.i} (${c.user}, ${c.tr.name})`)
-          c.joined = connect(c.sock, 20000).then(() => joinOk(c.ch, 20000))
-          work.push(c.joined)
-        } else if (e.kind === "leave") {
-          work.push(c.joined.then(() => leave(c.ch)))
-        } else if (e.kind === "disconnect") {
-          work.push(c.joined.then(() => c.sock.disconnect()))
-        } else {
-          work.push(c.joined.then(() => pushOk(c.ch, "set_status", { status: `s${c.i}` }, 20000)))
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.floor(rng() * 6)))
-      }
-      await withTimeout(Promise.all(work), 60000, "every join, leave, disconnect and set_status")
-
-      const staying = clients.filter((c) => c.fate === "stay")
-      const want = { [witness.user]: 1 }
-      for (const c of staying) want[c.user] = (want[c.user] || 0) + 1
-      t.diagnostic(`seed ${seed}: ${N} clients (${clients.filter((c) => c.tr === LONGPOLL).length} LongPoll), ` +
-        `${staying.length} stay as ${Object.keys(want).length - 1} users, ${clients.filter((c) => c.fate === "leave").length} leave, ` +
-        `${clients.filter((c) => c.fate === "disconnect").length} disconnect, ${clients.filter((c) => c.update).length} set_status`)
-
-      // Settled: the witness sees exactly the users who stay, with one meta per
-      // tab (the LongPoll clients that disconnected leave once their session
-      // times out).
-      await witness.probe.untilCounts(want, { timeout: LP_SESSION_GONE_MS + 15000 })
-
-      // The server's own view: a fresh observer's presence_state.
-      const ou = `${tag}-observer`
-      const osock = await s.connected(ou, { transport: LONGPOLL.transport })
-      const och = osock.channel(topic)
-      const states = record(och, "presence_state")
-      const observer = { user: ou, probe: new PresenceProbe(och, "observer") }
-      await joinOk(och)
-      const [server] = await states.waitCount(1, { timeout: 10000, what: "the observer's presence_state" })
-      assert.deepEqual(countsOf(server), sortKeys({ ...want, [ou]: 1 }), "the server's list is not the users who stay, one meta per tab")
-      const serverRefs = refsOf(server)
-      const statusOf = new Map()
-      for (const { metas } of Object.values(server)) for (const m of metas) statusOf.set(m.phx_ref, m.status)
-      // Every meta that stayed is there with its last status.
-      for (const c of staying) {
-        const st = c.update ? `s${c.i}` : c.status
-        assert.ok(server[c.user].metas.some((m) => m.status === st), `no meta of ${c.user} with status ${st}: ${JSON.stringify(server[c.user])}`)
-      }
-
-      // Every remaining client's Presence.list() converges on it: keys, the set
-      // of phx_refs, and each meta's status.
-      const everyone = [...staying, witness, observer]
-      const same = (p) => {
-        if (JSON.stringify(p.refs()) !== JSON.stringify(serverRefs)) return false
-        return Object.values(p.list()).every((metas) => metas.every((m) => statusOf.get(m.phx_ref) === m.status))
-      }
-      try {
-        await withTimeout(Promise.all(everyone.map((c) => c.probe.until(same, { timeout: CONVERGE_MS }))), CONVERGE_MS + 5000, "convergence")
-      } catch (err) {
-        const off = everyone.filter((c) => !same(c.probe))
-        const lines = off.slice(0, 10).map((c) => `  ${c.probe.name}: ${describeDiff(c.probe, serverRefs, statusOf)}`)
-        throw new Error(`${off.length} of ${everyone.length} clients' Presence.list() differ from the server's list ` +
-          `${JSON.stringify(serverRefs)} after ${CONVERGE_MS} ms:\n${lines.join("\n")}`)
-      }
-      for (const c of everyone) {
-        assert.deepEqual(c.probe.refs(), serverRefs, c.probe.name)
-        assert.equal(c.probe.presence.inPendingSyncState(), false, `${c.probe.name} still waits for a presence_state`)
-      }
+      await convergence(t, 50, 36)
+    })
+    // Over 100 subscribers the server coalesces a topic's diffs (the first at
+    // once, then one merged diff per 100 ms while changes keep coming): the
+    // clients must converge just the same.
+    test("160 clients, over the threshold where diffs are coalesced, converge on the server's list", { timeout: 180000 }, async (t) => {
+      await convergence(t, 160, 110)
     })
   })
+
+  // convergence runs N clients (users drawn from a pool of poolSize) of mixed
+  // transports joining, leaving, disconnecting and updating in a seeded
+  // random order, then checks that every remaining client's Presence.list()
+  // converges on the server's list.
+  async function convergence(t, N, poolSize) {
+    const seed = Number(process.env.SUZAKU_E2E_SEED || 0x5eed)
+    const rng = mulberry32(seed)
+    const pick = (xs) => xs[Math.floor(rng() * xs.length)]
+    const s = session(t, h.app)
+    const topic = room()
+    const tag = uid("conv")
+
+    // Users are drawn from a smaller pool, so some have several tabs.
+    const names = Array.from({ length: poolSize }, (_, i) => `${tag}-u${i}`)
+    const clients = Array.from({ length: N }, (_, i) => {
+      const r = rng()
+      const fate = r < 0.55 ? "stay" : r < 0.8 ? "leave" : "disconnect"
+      return {
+        i,
+        user: pick(names),
+        tr: rng() < 0.5 ? WEBSOCKET : LONGPOLL,
+        status: pick(["online", "away", "busy"]),
+        fate,
+        update: fate === "stay" && rng() < 0.3,
+      }
+    })
+
+    // A witness joins before everything and stays.
+    const witness = await member(s, `${tag}-witness`, topic, { tr: WEBSOCKET })
+
+    // The schedule: a join for every client, an end for those who go and a
+    // set_status for some who stay, shuffled, each after its own join.
+    const events = []
+    for (const c of clients) {
+      events.push({ kind: "join", c })
+      if (c.fate !== "stay") events.push({ kind: c.fate, c })
+      if (c.update) events.push({ kind: "update", c })
+    }
+    shuffle(events, rng)
+    const seen = new Set()
+    for (let k = 0; k < events.length; k++) {
+      const e = events[k]
+      if (e.kind === "join") { seen.add(e.c); continue }
+      if (!seen.has(e.c)) {
+        const j = events.findIndex((x, idx) => idx > k && x.c === e.c && x.kind === "join")
+        ;[events[k], events[j]] = [events[j], events[k]]
+        seen.add(e.c)
+      }
+    }
+
+    // Run it: each action starts without waiting for the previous ones (a
+    // client's own actions wait for its join), with a small seeded pause
+    // between them so that joins, leaves and updates interleave on the server.
+    const work = []
+    for (const e of events) {
+      const c = e.c
+      if (e.kind === "join") {
+        c.sock = s.socket(c.user, { transport: c.tr.transport })
+        c.ch = c.sock.channel(topic, { status: c.status })
+        c.probe = new PresenceProbe(c.ch, `client ${c.i} (${c.user}, ${c.tr.name})`)
+        c.joined = connect(c.sock, 20000).then(() => joinOk(c.ch, 20000))
+        work.push(c.joined)
+      } else if (e.kind === "leave") {
+        work.push(c.joined.then(() => leave(c.ch)))
+      } else if (e.kind === "disconnect") {
+        work.push(c.joined.then(() => c.sock.disconnect()))
+      } else {
+        work.push(c.joined.then(() => pushOk(c.ch, "set_status", { status: `s${c.i}` }, 20000)))
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(rng() * 6)))
+    }
+    await withTimeout(Promise.all(work), 60000, "every join, leave, disconnect and set_status")
+
+    const staying = clients.filter((c) => c.fate === "stay")
+    const want = { [witness.user]: 1 }
+    for (const c of staying) want[c.user] = (want[c.user] || 0) + 1
+    t.diagnostic(`seed ${seed}: ${N} clients (${clients.filter((c) => c.tr === LONGPOLL).length} LongPoll), ` +
+      `${staying.length} stay as ${Object.keys(want).length - 1} users, ${clients.filter((c) => c.fate === "leave").length} leave, ` +
+      `${clients.filter((c) => c.fate === "disconnect").length} disconnect, ${clients.filter((c) => c.update).length} set_status`)
+
+    // Settled: the witness sees exactly the users who stay, with one meta per
+    // tab (the LongPoll clients that disconnected leave once their session
+    // times out).
+    await witness.probe.untilCounts(want, { timeout: LP_SESSION_GONE_MS + 15000 })
+
+    // The server's own view: a fresh observer's presence_state.
+    const ou = `${tag}-observer`
+    const osock = await s.connected(ou, { transport: LONGPOLL.transport })
+    const och = osock.channel(topic)
+    const states = record(och, "presence_state")
+    const observer = { user: ou, probe: new PresenceProbe(och, "observer") }
+    await joinOk(och)
+    const [server] = await states.waitCount(1, { timeout: 10000, what: "the observer's presence_state" })
+    assert.deepEqual(countsOf(server), sortKeys({ ...want, [ou]: 1 }), "the server's list is not the users who stay, one meta per tab")
+    const serverRefs = refsOf(server)
+    const statusOf = new Map()
+    for (const { metas } of Object.values(server)) for (const m of metas) statusOf.set(m.phx_ref, m.status)
+    // Every meta that stayed is there with its last status.
+    for (const c of staying) {
+      const st = c.update ? `s${c.i}` : c.status
+      assert.ok(server[c.user].metas.some((m) => m.status === st), `no meta of ${c.user} with status ${st}: ${JSON.stringify(server[c.user])}`)
+    }
+
+    // Every remaining client's Presence.list() converges on it: keys, the set
+    // of phx_refs, and each meta's status.
+    const everyone = [...staying, witness, observer]
+    const same = (p) => {
+      if (JSON.stringify(p.refs()) !== JSON.stringify(serverRefs)) return false
+      return Object.values(p.list()).every((metas) => metas.every((m) => statusOf.get(m.phx_ref) === m.status))
+    }
+    try {
+      await withTimeout(Promise.all(everyone.map((c) => c.probe.until(same, { timeout: CONVERGE_MS }))), CONVERGE_MS + 5000, "convergence")
+    } catch (err) {
+      const off = everyone.filter((c) => !same(c.probe))
+      const lines = off.slice(0, 10).map((c) => `  ${c.probe.name}: ${describeDiff(c.probe, serverRefs, statusOf)}`)
+      throw new Error(`${off.length} of ${everyone.length} clients' Presence.list() differ from the server's list ` +
+        `${JSON.stringify(serverRefs)} after ${CONVERGE_MS} ms:\n${lines.join("\n")}`)
+    }
+    for (const c of everyone) {
+      assert.deepEqual(c.probe.refs(), serverRefs, c.probe.name)
+      assert.equal(c.probe.presence.inPendingSyncState(), false, `${c.probe.name} still waits for a presence_state`)
+    }
+  }
 })
 
 // describeDiff tells how a client's presence list differs from the server's:

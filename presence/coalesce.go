@@ -23,14 +23,11 @@ import (
 // topics (and brokers that cannot count) keep one diff per change, in
 // order: their cost is small, and every diff is seen as Phoenix sends it.
 //
-// Merging keeps what a client sees the same as receiving the diffs one by
-// one (phoenix.js applies a diff's joins, then its leaves): a value joined
-// then left within a window is sent neither way (the client never had
-// it), and a value left then joined again (a node down and back) is not
-// sent either (the client still has it). The pending diff of a topic holds
-// at most one entry per value (its tag), so it is bounded by the topic's
-// presences, and a window with nothing pending closes, so that quiet
-// topics hold nothing.
+// Merging keeps what every client ends with the same as receiving the
+// diffs one by one, including a client that joined during the window and
+// got a presence_state with some of the window's changes in it (see
+// merged). A window with nothing pending closes, so that quiet topics
+// hold nothing.
 
 // Defaults of [Config]'s coalescing fields.
 const (
@@ -45,60 +42,60 @@ type window struct {
 	timer   *time.Timer // nil until the diff that opened it was sent
 }
 
-// merged is a diff being merged from several, at most one entry per value.
+// merged is a diff being merged from several, at most one join and one
+// leave per value.
+//
+// A value joined then left within the window is sent as both a join and
+// a leave, not dropped: a client that joined the topic meanwhile got the
+// value in its presence_state and must see it leave (phoenix.js applies
+// a diff's joins, then its leaves, so a client that never had it ends
+// without it too). A value left then joined again (its node down and
+// back) is sent as a join only, which every client ends with. So the
+// pending diff holds at most two entries per value changed during the
+// window: bounded by the changes one interval can see.
 type merged struct {
 	joins, leaves []*value
-	at            map[tag]int // index+1 in joins, or -(index+1) in leaves
-	holes         int         // cancelled entries (nil) in joins and leaves
+	joined, left  map[tag]int // index in joins, in leaves
+	holes         int         // withdrawn leaves (nil) in leaves
 }
 
 // add merges d, whose joins apply before its leaves, after what m holds.
 func (m *merged) add(d *diff) {
-	if m.at == nil {
-		m.at = map[tag]int{}
+	if m.joined == nil {
+		m.joined, m.left = map[tag]int{}, map[tag]int{}
 	}
 	for _, v := range d.joins {
-		switch i, ok := m.at[v.tag]; {
-		case ok && i < 0: // left, now back: the client still has it
-			m.leaves[-i-1] = nil
-			delete(m.at, v.tag)
+		if i, ok := m.left[v.tag]; ok { // left, now back: a join only
+			m.leaves[i] = nil
+			delete(m.left, v.tag)
 			m.holes++
-		case ok: // joined twice: keep the last
-			m.joins[i-1] = v
-		default:
-			m.joins = append(m.joins, v)
-			m.at[v.tag] = len(m.joins)
 		}
+		if i, ok := m.joined[v.tag]; ok {
+			m.joins[i] = v
+			continue
+		}
+		m.joined[v.tag] = len(m.joins)
+		m.joins = append(m.joins, v)
 	}
 	for _, v := range d.leaves {
-		switch i, ok := m.at[v.tag]; {
-		case ok && i > 0: // joined, now gone: the client never had it
-			m.joins[i-1] = nil
-			delete(m.at, v.tag)
-			m.holes++
-		case ok: // left twice
-		default:
-			m.leaves = append(m.leaves, v)
-			m.at[v.tag] = -len(m.leaves)
+		if _, ok := m.left[v.tag]; ok {
+			continue
 		}
+		m.left[v.tag] = len(m.leaves)
+		m.leaves = append(m.leaves, v)
 	}
 	m.compact()
 }
 
-// compact drops cancelled entries once they are most of m, so that
-// churn within a window (join, leave, join…) holds no more than the
-// values still pending.
+// compact drops withdrawn leaves once they are most of them, so that a
+// value going down and up again and again holds no more than itself.
 func (m *merged) compact() {
-	if m.holes < 64 || 2*m.holes < len(m.joins)+len(m.leaves) {
+	if m.holes < 64 || 2*m.holes < len(m.leaves) {
 		return
 	}
-	m.joins = slices.DeleteFunc(m.joins, func(v *value) bool { return v == nil })
 	m.leaves = slices.DeleteFunc(m.leaves, func(v *value) bool { return v == nil })
-	for i, v := range m.joins {
-		m.at[v.tag] = i + 1
-	}
 	for i, v := range m.leaves {
-		m.at[v.tag] = -(i + 1)
+		m.left[v.tag] = i
 	}
 	m.holes = 0
 }
@@ -107,11 +104,7 @@ func (m *merged) compact() {
 // nothing is left to send.
 func (m *merged) take(topic string) (d diff, ok bool) {
 	d = diff{topic: topic}
-	for _, v := range m.joins {
-		if v != nil {
-			d.joins = append(d.joins, v)
-		}
-	}
+	d.joins = m.joins
 	for _, v := range m.leaves {
 		if v != nil {
 			d.leaves = append(d.leaves, v)

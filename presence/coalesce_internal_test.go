@@ -31,9 +31,13 @@ func TestPresenceMergedDiffs(t *testing.T) {
 		wantNothing           bool
 	}{
 		{"joins add up", []diff{{joins: []*value{a}}, {joins: []*value{b}}}, []uint64{1, 2}, []uint64{}, false},
-		{"joined then left: never sent", []diff{{joins: []*value{a}}, {leaves: []*value{a}}}, nil, nil, true},
-		{"left then back (node down and up): never sent", []diff{{leaves: []*value{a}}, {joins: []*value{a}}}, nil, nil, true},
-		{"update after join: the new meta only", []diff{{joins: []*value{a}}, {joins: []*value{b}, leaves: []*value{a}}}, []uint64{2}, []uint64{}, false},
+		// A client that joined the topic in between has a in its
+		// presence_state: it must see a leave.
+		{"joined then left: both sent", []diff{{joins: []*value{a}}, {leaves: []*value{a}}}, []uint64{1}, []uint64{1}, false},
+		// A client that joined in between lacks a: it must see a join.
+		{"left then back (node down and up): a join", []diff{{leaves: []*value{a}}, {joins: []*value{a}}}, []uint64{1}, []uint64{}, false},
+		{"left, back, left: join and leave", []diff{{leaves: []*value{a}}, {joins: []*value{a}}, {leaves: []*value{a}}}, []uint64{1}, []uint64{1}, false},
+		{"update after join", []diff{{joins: []*value{a}}, {joins: []*value{b}, leaves: []*value{a}}}, []uint64{1, 2}, []uint64{1}, false},
 		{"leaves add up", []diff{{leaves: []*value{a}}, {leaves: []*value{b, c}}}, []uint64{}, []uint64{1, 2, 3}, false},
 		{"left twice", []diff{{leaves: []*value{a}}, {leaves: []*value{a}}}, []uint64{}, []uint64{1}, false},
 	}
@@ -54,26 +58,33 @@ func TestPresenceMergedDiffs(t *testing.T) {
 	}
 }
 
-// TestPresenceMergedBounded: churn within one window (a join and its leave,
-// 100,000 times) holds no more than what is still pending.
+// TestPresenceMergedBounded: a merged diff holds at most a join and a
+// leave per value: a node going down and up 100,000 times within one
+// window holds one entry for it, and 1,000 values joined and left hold
+// 2,000.
 func TestPresenceMergedBounded(t *testing.T) {
 	t.Parallel()
 	r := testReplica("a")
 	var m merged
-	keep := &value{tag: tag{r, 0}, key: "keep"}
-	m.add(&diff{joins: []*value{keep}})
-	for i := range uint64(100_000) {
+	flap := &value{tag: tag{r, 0}, key: "flap"}
+	m.add(&diff{joins: []*value{flap}})
+	for range 100_000 {
+		m.add(&diff{leaves: []*value{flap}})
+		m.add(&diff{joins: []*value{flap}})
+	}
+	if n := len(m.joins) + len(m.leaves); n > 130 {
+		t.Errorf("after 100,000 downs and ups of one value the merged diff holds %d entries", n)
+	}
+	for i := range uint64(1000) {
 		x := &value{tag: tag{r, i + 1}, key: "churn"}
 		m.add(&diff{joins: []*value{x}})
 		m.add(&diff{leaves: []*value{x}})
 	}
-	if n := len(m.joins) + len(m.leaves) + len(m.at); n > 200 {
-		t.Errorf("after 100,000 join/leave pairs the merged diff holds %d entries", n)
-	}
 	d, ok := m.take("t")
 	testutil.Equal(t, "pending", ok, true)
-	testutil.Equal(t, "joins", len(d.joins), 1)
-	testutil.Equal(t, "the join kept", d.joins[0].key, "keep")
+	testutil.Equal(t, "joins", len(d.joins), 1001)
+	testutil.Equal(t, "leaves", len(d.leaves), 1000)
+	testutil.Equal(t, "the flapping value ends joined", d.joins[0].key, "flap")
 }
 
 // TestPresenceWindowsClose: a burst on a large topic opens a window, and

@@ -2,7 +2,9 @@ package presence_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,4 +117,67 @@ func TestPresenceNoCoalesceSmallTopic(t *testing.T) {
 		testutil.Equal(t, "diffs after each join", len(recs[1].diffs(topic)), i+1)
 	}
 	testutil.Success(t, recs[1].check(topic, viewOf(tr.List(topic))))
+}
+
+// lateClient is a subscriber that starts from a presence_state and applies
+// diffs as phoenix.js does: a join of a meta it has replaces it, a leave of
+// one it has not is ignored.
+type lateClient struct {
+	mu sync.Mutex
+	v  view
+}
+
+func (c *lateClient) Deliver(m *pubsub.Message) {
+	if m.Event != presence.EventDiff {
+		return
+	}
+	var d diffPayload
+	if json.Unmarshal(m.Payload, &d) != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, p := range d.Joins {
+		for _, meta := range p.Metas {
+			c.v.add(key, meta)
+		}
+	}
+	for key, p := range d.Leaves {
+		for _, meta := range p.Metas {
+			c.v.remove(key, meta)
+		}
+	}
+}
+
+func (c *lateClient) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.v.String()
+}
+
+// TestPresenceCoalesceLateSubscriber: a client that subscribes during a
+// window gets a presence_state holding the window's changes so far; a
+// user who joined and left within that window must still leave its list.
+func TestPresenceCoalesceLateSubscriber(t *testing.T) {
+	t.Parallel()
+	const topic = "room:big"
+	broker := pubsub.NewMemory(pubsub.MemoryConfig{Node: "n"})
+	tr, err := presence.New(presence.Config{Broker: broker, DiffInterval: 200 * time.Millisecond, CoalesceAbove: -1})
+	testutil.Success(t, err)
+	ctx := context.Background()
+	_, err = tr.Track(ctx, newOwner(topic), "first", map[string]any{}) // sent at once; opens the window
+	testutil.Success(t, err)
+	ghost := newOwner(topic)
+	_, err = tr.Track(ctx, ghost, "ghost", map[string]any{}) // pending in the window
+	testutil.Success(t, err)
+	late := &lateClient{v: viewOf(tr.List(topic))} // its presence_state lists ghost
+	testutil.Success(t, broker.Subscribe(ctx, topic, late))
+	ghost.exit() // leaves within the same window
+	deadline := time.Now().Add(5 * time.Second)
+	for late.String() != viewOf(tr.List(topic)).String() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the late client's list:\n%s\nthe tracker's:\n%s", late, viewOf(tr.List(topic)))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
