@@ -1,17 +1,16 @@
 package channel_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/suzaku-go/suzaku/channel"
+	"github.com/suzaku-go/suzaku/internal/testutil"
 	"github.com/suzaku-go/suzaku/wire"
 )
 
@@ -87,22 +86,7 @@ func (r *typedRoom) HandleIn(ctx context.Context, ch *channel.Channel, event str
 }
 
 // syncBuffer is a log destination safe for the channel's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 func typedClient(t *testing.T, logs *syncBuffer) *client {
 	t.Helper()

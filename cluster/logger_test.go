@@ -1,36 +1,21 @@
 package cluster_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/suzaku-go/suzaku/cluster"
 	"github.com/suzaku-go/suzaku/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// syncBuffer is a log destination for a clustered node, read as lines.
+type syncBuffer struct{ testutil.SyncBuffer }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
-}
+func (s *syncBuffer) lines() []string { return strings.Split(strings.TrimSpace(s.String()), "\n") }
 
 // topKeys counts the top-level keys of a JSON object, duplicates included
 // (decoding into a map would fold them).

@@ -5,31 +5,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/suzaku-go/suzaku/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for the child's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// syncBuffer takes the child's concurrent writes.
+type syncBuffer struct{ testutil.SyncBuffer }
 
 // rounds returns the rounds the child reported complete, in order.
 func (s *syncBuffer) rounds(t *testing.T) []int64 {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []int64
-	dec := json.NewDecoder(bytes.NewReader(s.b.Bytes()))
+	dec := json.NewDecoder(bytes.NewReader(s.Bytes()))
 	for dec.More() {
 		var ev event
 		testutil.Success(t, dec.Decode(&ev))
