@@ -205,12 +205,17 @@ func TestClusterLongPollRoundRobin(t *testing.T) {
 					c.pollFor(fmt.Sprintf(`"m%d"`, i))
 				}
 			}
-			if st := b.lp.ForwardStats(); st.Forwarding != 0 || st.Overflow != 0 || st.Forwarded < 6 {
-				t.Errorf("b: ForwardStats() = %+v at rest, want 6 or more forwarded, nothing in flight", st)
-			}
-			if st := a.lp.ForwardStats(); st.Serving != 0 || st.Served < 6 {
-				t.Errorf("a: ForwardStats() = %+v at rest, want 6 or more served, nothing in flight", st)
-			}
+			// The owner counts a request served once its reply is sent, which
+			// may be just after the client has it: wait for rest.
+			testutil.CheckFor(t, waitFor, func() error {
+				if st := b.lp.ForwardStats(); st.Forwarding != 0 || st.Overflow != 0 || st.Forwarded < 6 {
+					return fmt.Errorf("b: ForwardStats() = %+v at rest, want 6 or more forwarded, nothing in flight", st)
+				}
+				if st := a.lp.ForwardStats(); st.Serving != 0 || st.Served < 6 {
+					return fmt.Errorf("a: ForwardStats() = %+v at rest, want 6 or more served, nothing in flight", st)
+				}
+				return nil
+			})
 			// A broadcast from b reaches the session on a, polled via b.
 			testutil.Success(t, b.socket.Broadcast(t.Context(), "room:rr", "from_b", map[string]string{"x": "y"}))
 			c.pollFor(`"from_b"`)
