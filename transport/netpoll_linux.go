@@ -4,6 +4,7 @@ package transport
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,14 @@ type eventLoop struct {
 }
 
 type poller struct {
-	epfd  int
+	epfd int
+	// ep is epfd wrapped for Go's own netpoller: run parks on it when
+	// nothing is ready rather than blocking in epoll_wait, so a waiting
+	// poller holds no P (a thread in a blocking syscall keeps its P
+	// until sysmon takes it back, which can delay every other goroutine
+	// on a small box).
+	ep    syscall.RawConn
+	epf   *os.File
 	wakeR int // read end of the pipe that stops run
 	wakeW int
 	mu    sync.Mutex
@@ -64,7 +72,16 @@ func newPoller() (*poller, error) {
 		syscall.Close(fds[1])
 		return nil, err
 	}
-	return &poller{epfd: epfd, wakeR: fds[0], wakeW: fds[1], conns: make(map[uint64]*wsConn), done: make(chan struct{})}, nil
+	p := &poller{epfd: epfd, wakeR: fds[0], wakeW: fds[1], conns: make(map[uint64]*wsConn), done: make(chan struct{})}
+	// An epoll descriptor is itself pollable (readable while events are
+	// ready); non-blocking, os.NewFile registers it with Go's netpoller.
+	if err := syscall.SetNonblock(epfd, true); err == nil {
+		f := os.NewFile(uintptr(epfd), "epoll")
+		if rc, err := f.SyscallConn(); err == nil {
+			p.epf, p.ep = f, rc
+		}
+	}
+	return p, nil
 }
 
 // add registers c, whose reads then come from the loop.
@@ -170,7 +187,11 @@ func (l *eventLoop) close() {
 
 func (p *poller) run() {
 	defer func() {
-		syscall.Close(p.epfd)
+		if p.epf != nil {
+			p.epf.Close()
+		} else {
+			syscall.Close(p.epfd)
+		}
 		syscall.Close(p.wakeR)
 		syscall.Close(p.wakeW)
 		close(p.done)
@@ -178,7 +199,7 @@ func (p *poller) run() {
 	buf := make([]byte, readBufSize)
 	events := make([]syscall.EpollEvent, 128)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
+		n, err := p.wait(events)
 		if err != nil {
 			if errors.Is(err, syscall.EINTR) {
 				continue
@@ -198,6 +219,24 @@ func (p *poller) run() {
 			}
 		}
 	}
+}
+
+// wait returns the ready events: at once if there are some, else after
+// parking on Go's netpoller until there are.
+func (p *poller) wait(events []syscall.EpollEvent) (int, error) {
+	if p.ep == nil {
+		return syscall.EpollWait(p.epfd, events, -1)
+	}
+	var n int
+	var werr error
+	err := p.ep.Read(func(fd uintptr) bool {
+		n, werr = syscall.EpollWait(int(fd), events, 0)
+		return n != 0 || (werr != nil && !errors.Is(werr, syscall.EINTR))
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, werr
 }
 
 // readReady reads what the socket holds, without ever blocking.
