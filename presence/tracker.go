@@ -561,6 +561,13 @@ func (t *Tracker) enqueue(d diff) {
 // drain broadcasts the queued diffs, in order, unless another goroutine is
 // already doing so, in which case that one broadcasts them. Called without
 // mu, so that subscribers may call List while a diff is delivered.
+//
+// The caller broadcasts one batch, the diffs queued when it came, which
+// hold its own change; if more were queued meanwhile, a goroutine of the
+// tracker's takes over. Otherwise, in a storm of joins, the one channel
+// that happened to start draining would broadcast everyone's diffs for as
+// long as the storm lasts, and its own client would wait that long for
+// its presence_state.
 func (t *Tracker) drain() {
 	t.qmu.Lock()
 	if t.draining {
@@ -568,18 +575,49 @@ func (t *Tracker) drain() {
 		return
 	}
 	t.draining = true
+	if t.drainBatch() {
+		go t.drainRest()
+	}
+}
+
+// drainBatch publishes what is queued, with qmu held and draining set.
+// It returns with qmu released: false once the queue was empty (draining
+// is then cleared), true if more was queued while it published (draining
+// stays set: the caller must go on).
+func (t *Tracker) drainBatch() (more bool) {
+	q := t.queue
+	t.queue = nil
+	if len(q) == 0 {
+		t.draining = false
+		t.qmu.Unlock()
+		return false
+	}
+	q = t.coalesce(q)
+	t.qmu.Unlock()
+	t.publishAll(q)
+	t.qmu.Lock()
+	if len(t.queue) == 0 {
+		t.draining = false
+		t.qmu.Unlock()
+		return false
+	}
+	t.qmu.Unlock()
+	return true
+}
+
+// drainRest publishes batches until the queue is empty. A subscriber that
+// panics must not take the process down from this goroutine.
+func (t *Tracker) drainRest() {
+	defer func() {
+		if p := recover(); p != nil {
+			t.log.Error("presence diff: subscriber panicked", "panic", fmt.Sprint(p))
+		}
+	}()
 	for {
-		q := t.queue
-		t.queue = nil
-		if len(q) == 0 {
-			t.draining = false
-			t.qmu.Unlock()
+		t.qmu.Lock()
+		if !t.drainBatch() {
 			return
 		}
-		q = t.coalesce(q)
-		t.qmu.Unlock()
-		t.publishAll(q)
-		t.qmu.Lock()
 	}
 }
 
