@@ -24,13 +24,13 @@ type eventLoop struct {
 
 type poller struct {
 	epfd int
-	// ep is epfd wrapped for Go's own netpoller: run parks on it when
-	// nothing is ready rather than blocking in epoll_wait, so a waiting
-	// poller holds no P (a thread in a blocking syscall keeps its P
-	// until sysmon takes it back, which can delay every other goroutine
-	// on a small box).
-	ep    syscall.RawConn
+	// epf owns epfd, registered with Go's own netpoller: run parks on
+	// it (through ep) when nothing is ready rather than blocking in
+	// epoll_wait, so a waiting poller holds no P (a thread in a blocking
+	// syscall keeps its P until sysmon takes it back, which can delay
+	// every other goroutine on a small box).
 	epf   *os.File
+	ep    syscall.RawConn
 	wakeR int // read end of the pipe that stops run
 	wakeW int
 	mu    sync.Mutex
@@ -72,16 +72,27 @@ func newPoller() (*poller, error) {
 		syscall.Close(fds[1])
 		return nil, err
 	}
-	p := &poller{epfd: epfd, wakeR: fds[0], wakeW: fds[1], conns: make(map[uint64]*wsConn), done: make(chan struct{})}
 	// An epoll descriptor is itself pollable (readable while events are
-	// ready); non-blocking, os.NewFile registers it with Go's netpoller.
-	if err := syscall.SetNonblock(epfd, true); err == nil {
-		f := os.NewFile(uintptr(epfd), "epoll")
-		if rc, err := f.SyscallConn(); err == nil {
-			p.epf, p.ep = f, rc
-		}
+	// ready); non-blocking, os.NewFile registers it with Go's netpoller,
+	// and the file owns it from then on.
+	var ep *os.File
+	var rc syscall.RawConn
+	err = syscall.SetNonblock(epfd, true)
+	if err == nil {
+		ep = os.NewFile(uintptr(epfd), "epoll")
+		rc, err = ep.SyscallConn()
 	}
-	return p, nil
+	if err != nil {
+		if ep != nil {
+			ep.Close()
+		} else {
+			syscall.Close(epfd)
+		}
+		syscall.Close(fds[0])
+		syscall.Close(fds[1])
+		return nil, err
+	}
+	return &poller{epfd: epfd, ep: rc, epf: ep, wakeR: fds[0], wakeW: fds[1], conns: make(map[uint64]*wsConn), done: make(chan struct{})}, nil
 }
 
 // add registers c, whose reads then come from the loop.
@@ -187,11 +198,7 @@ func (l *eventLoop) close() {
 
 func (p *poller) run() {
 	defer func() {
-		if p.epf != nil {
-			p.epf.Close()
-		} else {
-			syscall.Close(p.epfd)
-		}
+		p.epf.Close()
 		syscall.Close(p.wakeR)
 		syscall.Close(p.wakeW)
 		close(p.done)
@@ -224,9 +231,6 @@ func (p *poller) run() {
 // wait returns the ready events: at once if there are some, else after
 // parking on Go's netpoller until there are.
 func (p *poller) wait(events []syscall.EpollEvent) (int, error) {
-	if p.ep == nil {
-		return syscall.EpollWait(p.epfd, events, -1)
-	}
 	var n int
 	var werr error
 	err := p.ep.Read(func(fd uintptr) bool {

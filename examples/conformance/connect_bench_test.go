@@ -6,12 +6,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"testing"
+
+	"github.com/gobwas/ws"
 
 	"github.com/suzaku-go/suzaku/internal/rawbaseline"
 )
@@ -30,113 +31,91 @@ func BenchmarkConnectJoin(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchConnectJoin(b, a, func(ctx context.Context) error { <-ctx.Done(); return nil })
+		benchConnectJoin(b, a.Serve)
 	})
 	b.Run("raw", func(b *testing.B) {
 		srv, err := rawbaseline.New()
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchConnectJoin(b, srv, srv.Serve)
+		benchConnectJoin(b, func(ctx context.Context, ln net.Listener) error {
+			hs := &http.Server{Handler: srv}
+			loop := make(chan error, 1)
+			go func() { loop <- srv.Serve(ctx) }()
+			go func() { <-ctx.Done(); hs.Close() }()
+			err := hs.Serve(ln)
+			<-loop
+			if err != http.ErrServerClosed {
+				return err
+			}
+			return nil
+		})
 	})
 }
 
-func benchConnectJoin(b *testing.B, h http.Handler, loop func(context.Context) error) {
+// benchConnectJoin serves on a loopback listener with serve and runs
+// b.N connect+joins against it.
+func benchConnectJoin(b *testing.B, serve func(context.Context, net.Listener) error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- loop(ctx) }()
-	hs := &http.Server{Handler: h}
-	if s, ok := h.(interface {
-		Serve(context.Context, net.Listener) error
-	}); ok {
-		go func() { done <- s.Serve(ctx, ln) }()
-	} else {
-		go func() { done <- hs.Serve(ln) }()
-	}
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
 	defer func() {
 		cancel()
-		hs.Close()
-		ln.Close()
-		<-done
 		<-done
 	}()
 	addr := ln.Addr().String()
 	req := []byte("GET /socket/websocket?vsn=2.0.0&user=bench HTTP/1.1\r\nHost: " + addr +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	join := maskedText([]byte(`["1","1","bench:connect","phx_join",{}]`))
+	var join bytes.Buffer
+	if err := ws.WriteFrame(&join, ws.MaskFrame(ws.NewTextFrame([]byte(`["1","1","bench:connect","phx_join",{}]`)))); err != nil {
+		b.Fatal(err)
+	}
 	buf := bufio.NewReaderSize(nil, 4096)
 	// One connection stays open throughout, as thousands do in the load
 	// tool's scenario: without it, the endpoint would start and stop its
 	// event loop with every connection.
-	keep := connectJoin(b, addr, req, join, buf)
+	keep := connectJoin(b, addr, req, join.Bytes(), buf)
 	defer keep.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		connectJoin(b, addr, req, join, buf).Close()
+		connectJoin(b, addr, req, join.Bytes(), buf).Close()
 	}
 	b.StopTimer()
 }
 
 // connectJoin opens a connection, upgrades it, joins and reads the reply.
 func connectJoin(b *testing.B, addr string, req, join []byte, buf *bufio.Reader) net.Conn {
-	{
-		c, err := net.Dial("tcp", addr)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Write(req); err != nil {
+		b.Fatal(err)
+	}
+	buf.Reset(c)
+	for { // the 101 response's header
+		line, err := buf.ReadSlice('\n')
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
+		if len(line) == 2 {
+			break
 		}
-		buf.Reset(c)
-		for { // the 101 response's header
-			line, err := buf.ReadSlice('\n')
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(line) == 2 {
-				break
-			}
-		}
-		if _, err := c.Write(join); err != nil {
-			b.Fatal(err)
-		}
-		var hdr [2]byte
-		if _, err := io.ReadFull(buf, hdr[:]); err != nil {
-			b.Fatal(err)
-		}
-		n := int(hdr[1] & 0x7f)
-		if n == 126 {
-			var ext [2]byte
-			if _, err := io.ReadFull(buf, ext[:]); err != nil {
-				b.Fatal(err)
-			}
-			n = int(ext[0])<<8 | int(ext[1])
-		}
-		reply := make([]byte, n)
-		if _, err := io.ReadFull(buf, reply); err != nil {
-			b.Fatal(err)
-		}
-		if !bytes.Contains(reply, []byte(`"ok"`)) {
-			b.Fatalf("join reply %s", reply)
-		}
-		return c
 	}
-}
-
-// maskedText frames p as a masked client text frame (p < 126 bytes).
-func maskedText(p []byte) []byte {
-	if len(p) >= 126 {
-		panic(fmt.Sprintf("maskedText: %d bytes", len(p)))
+	if _, err := c.Write(join); err != nil {
+		b.Fatal(err)
 	}
-	key := [4]byte{1, 2, 3, 4}
-	out := append([]byte{0x81, 0x80 | byte(len(p))}, key[:]...)
-	for i, c := range p {
-		out = append(out, c^key[i%4])
+	f, err := ws.ReadFrame(buf)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return out
+	if !bytes.Contains(f.Payload, []byte(`"ok"`)) {
+		b.Fatalf("join reply %s", f.Payload)
+	}
+	return c
 }
